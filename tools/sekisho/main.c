@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* sekisho: remote attestation for confidential computing. The subcommand table. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static int cmd_version(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("sekisho %s\n", SK_VERSION);
+    return SK_EXIT_OK;
+}
+
+static const sk_command commands[] = {
+    {"report", "show, verify or fetch SEV-SNP attestation reports", sk_cmd_report},
+    {"version", "print the version", cmd_version},
+};
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+        return cmd_version(argc, argv);
+    }
+    return sk_cli_dispatch("sekisho", commands, SK_ARRAY_SIZE(commands), argc, argv);
+}

@@ -12,12 +12,12 @@
 
 #include "sekisho/base.h"
 
-#define SK_SNP_REPORT_SIZE     0x4A0 /* 1184 */
-#define SK_SNP_SIGNED_LEN      0x2A0 /* bytes 0x000..0x29F are signed */
-#define SK_SNP_SIG_OFFSET      0x2A0
-#define SK_SNP_SIG_COMPONENT   72    /* R and S, little-endian, zero-padded */
-#define SK_SNP_MIN_VERSION     2
-#define SK_SNP_MAX_VERSION     5
+#define SK_SNP_REPORT_SIZE                0x4A0 /* 1184 */
+#define SK_SNP_SIGNED_LEN                 0x2A0 /* bytes 0x000..0x29F are signed */
+#define SK_SNP_SIG_OFFSET                 0x2A0
+#define SK_SNP_SIG_COMPONENT              72 /* R and S, little-endian, zero-padded */
+#define SK_SNP_MIN_VERSION                2
+#define SK_SNP_MAX_VERSION                5
 #define SK_SNP_SIG_ALGO_ECDSA_P384_SHA384 1
 
 typedef enum sk_snp_product {
@@ -110,15 +110,15 @@ typedef struct sk_snp_report {
     uint8_t cpuid_mod_id;          /* 0x189 (v3+) */
     uint8_t cpuid_step;            /* 0x18A (v3+) */
     /* 0x18B: 21 reserved (v2: 0x188..0x19F, 24 reserved) */
-    uint8_t chip_id[64];     /* 0x1A0 */
-    uint64_t committed_tcb;  /* 0x1E0, raw */
-    uint8_t current_build;   /* 0x1E8 */
-    uint8_t current_minor;   /* 0x1E9 */
-    uint8_t current_major;   /* 0x1EA */
-    uint8_t committed_build; /* 0x1EC */
-    uint8_t committed_minor; /* 0x1ED */
-    uint8_t committed_major; /* 0x1EE */
-    uint64_t launch_tcb;     /* 0x1F0, raw */
+    uint8_t chip_id[64];         /* 0x1A0 */
+    uint64_t committed_tcb;      /* 0x1E0, raw */
+    uint8_t current_build;       /* 0x1E8 */
+    uint8_t current_minor;       /* 0x1E9 */
+    uint8_t current_major;       /* 0x1EA */
+    uint8_t committed_build;     /* 0x1EC */
+    uint8_t committed_minor;     /* 0x1ED */
+    uint8_t committed_major;     /* 0x1EE */
+    uint64_t launch_tcb;         /* 0x1F0, raw */
     uint64_t launch_mit_vector;  /* 0x1F8 (v5) */
     uint64_t current_mit_vector; /* 0x200 (v5) */
     /* 0x208..0x29F reserved */

@@ -155,4 +155,12 @@ sk_snp_product sk_snp_report_product(const sk_snp_report *r);
 SK_WARN_UNUSED sk_err sk_snp_report_signature(const sk_snp_report *r, uint8_t ret_r[48],
                                               uint8_t ret_s[48], sk_diag *diag);
 
+/*
+ * Every field as JSON, named as in the AMD ABI (lower case): hex for byte fields, decoded bit
+ * fields for POLICY / PLATFORM_INFO / KEY_INFO, TCB versions decoded with the product's layout
+ * (raw only when the product is unknown). NULL on allocation failure. (jansson json_t.)
+ */
+struct json_t;
+struct json_t *sk_snp_report_to_json(const sk_snp_report *r, sk_snp_product product);
+
 #endif

@@ -14,6 +14,12 @@
 #include <stdint.h>
 
 #define SK_WARN_UNUSED __attribute__((warn_unused_result))
+/* An intentional ignore of an sk_err (gcc does not accept a (void) cast for that). */
+#define SK_IGNORE(expr)                                                                            \
+    do {                                                                                           \
+        sk_err _sk_ignored = (expr);                                                               \
+        (void)_sk_ignored;                                                                         \
+    } while (0)
 
 /* X(name, class, message) */
 #define SK_ERROR_TABLE(X)                                                                          \

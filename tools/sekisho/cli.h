@@ -55,4 +55,9 @@ SK_WARN_UNUSED sk_err sk_cli_read_input(const char *path, size_t max, uint8_t **
 /* Subcommand entry points (one file each). */
 int sk_cmd_report(int argc, char **argv);
 
+/* Load a report (raw, hex or base64; "-" = stdin) and parse it. ret_raw may be NULL. */
+struct sk_snp_report;
+SK_WARN_UNUSED sk_err sk_cli_load_report(const char *path, uint8_t **ret_raw,
+                                         struct sk_snp_report *ret_report, sk_diag *diag);
+
 #endif

@@ -190,6 +190,16 @@ SK_WARN_UNUSED sk_err sk_base64_decode(const char *in, size_t in_len, uint8_t **
  */
 SK_WARN_UNUSED sk_err sk_parse_u64(const char *s, uint64_t max, uint64_t *ret);
 
+/*
+ * PEM (RFC 7468): decode the next "-----BEGIN <label>-----" block at or after *pos, base64
+ * body with line breaks, to DER; *pos moves past the END line. SK_ERR_NOT_FOUND when there is
+ * no further block; SK_ERR_ENCODING for a broken one. label NULL accepts any label.
+ */
+SK_WARN_UNUSED sk_err sk_pem_decode_next(const char *text, size_t len, size_t *pos,
+                                         const char *label, uint8_t **ret, size_t *ret_len);
+/* Whether the bytes look like PEM text (a BEGIN line in the first 4 KiB). */
+bool sk_is_pem(const uint8_t *p, size_t len);
+
 /* ---- files ---- */
 /* Read a whole file, refusing more than max bytes. Result is NUL-terminated (not counted). */
 SK_WARN_UNUSED sk_err sk_file_read(const char *path, size_t max, uint8_t **ret, size_t *ret_len,

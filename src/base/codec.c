@@ -289,3 +289,76 @@ sk_err sk_parse_u64(const char *s, uint64_t max, uint64_t *ret)
     *ret = v;
     return SK_OK;
 }
+
+bool sk_is_pem(const uint8_t *p, size_t len)
+{
+    static const char tag[] = "-----BEGIN ";
+    size_t lim = len < 4096 ? len : 4096;
+    for (size_t i = 0; i + sizeof(tag) - 1 <= lim; i++) {
+        if (memcmp(p + i, tag, sizeof(tag) - 1) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Find needle in [from, len); SIZE_MAX when absent. */
+static size_t find(const char *text, size_t len, size_t from, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (size_t i = from; i + n <= len; i++) {
+        if (memcmp(text + i, needle, n) == 0) {
+            return i;
+        }
+    }
+    return SIZE_MAX;
+}
+
+sk_err sk_pem_decode_next(const char *text, size_t len, size_t *pos, const char *label,
+                          uint8_t **ret, size_t *ret_len)
+{
+    static const char begin[] = "-----BEGIN ";
+    size_t at = *pos;
+    for (;;) {
+        size_t b = find(text, len, at, begin);
+        if (b == SIZE_MAX) {
+            return SK_ERR_NOT_FOUND;
+        }
+        size_t lstart = b + sizeof(begin) - 1;
+        size_t lend = find(text, len, lstart, "-----");
+        if (lend == SIZE_MAX || lend - lstart > 64) {
+            return SK_ERR_ENCODING;
+        }
+        size_t body = lend + 5;
+        if (label != NULL &&
+            (lend - lstart != strlen(label) || memcmp(text + lstart, label, lend - lstart) != 0)) {
+            at = body;
+            continue;
+        }
+        /* END line with the same label. */
+        char endtag[96];
+        snprintf(endtag, sizeof(endtag), "-----END %.*s-----", (int)(lend - lstart), text + lstart);
+        size_t e = find(text, len, body, endtag);
+        if (e == SIZE_MAX) {
+            return SK_ERR_ENCODING;
+        }
+        /* Copy the body without whitespace, then decode strictly. */
+        char *b64 = sk_malloc(e - body + 1);
+        SK_TRY_ALLOC(b64);
+        size_t n = 0;
+        for (size_t i = body; i < e; i++) {
+            char c = text[i];
+            if (c == '\n' || c == '\r' || c == ' ' || c == '\t') {
+                continue;
+            }
+            b64[n++] = c;
+        }
+        sk_err err = sk_base64_decode(b64, n, ret, ret_len);
+        free(b64);
+        if (err != SK_OK) {
+            return err;
+        }
+        *pos = e + strlen(endtag);
+        return SK_OK;
+    }
+}

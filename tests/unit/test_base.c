@@ -226,6 +226,36 @@ static void test_file_roundtrip(void **state)
     free(dir);
 }
 
+static void test_pem(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *pem = sk_test_vector("snp/roots/ask-ark-asvk-milan.pem", &len);
+    assert_true(sk_is_pem(pem, len));
+    size_t pos = 0;
+    int count = 0;
+    uint8_t *der;
+    size_t der_len;
+    while (sk_pem_decode_next((const char *)pem, len, &pos, "CERTIFICATE", &der, &der_len) ==
+           SK_OK) {
+        assert_int_equal(der[0], 0x30); /* SEQUENCE */
+        free(der);
+        count++;
+    }
+    assert_int_equal(count, 3);
+    free(pem);
+    const char broken[] = "-----BEGIN CERTIFICATE-----\nMII!\n-----END CERTIFICATE-----\n";
+    pos = 0;
+    sk_assert_err(sk_pem_decode_next(broken, sizeof(broken) - 1, &pos, NULL, &der, &der_len),
+                  SK_ERR_ENCODING);
+    const char unterminated[] = "-----BEGIN CERTIFICATE-----\nAAAA\n";
+    pos = 0;
+    sk_assert_err(
+        sk_pem_decode_next(unterminated, sizeof(unterminated) - 1, &pos, NULL, &der, &der_len),
+        SK_ERR_ENCODING);
+    assert_false(sk_is_pem((const uint8_t *)"\x30\x82", 2));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -241,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_ct_and_wipe),
         cmocka_unit_test(test_error_table),
         cmocka_unit_test(test_file_roundtrip),
+        cmocka_unit_test(test_pem),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Hex and base64 (RFC 4648 §4 and §5), locale-free, strict. */
+#include <stdio.h>
 #include <string.h>
 
 #include "sekisho/base.h"

@@ -430,6 +430,62 @@ static void test_certtable_alloc_failure(void **state)
     certs_free(&c);
 }
 
+/* ---- any fetcher will do: a stub that records what it was asked ---- */
+
+typedef struct stub {
+    char url[512];
+    size_t max;
+    unsigned max_age;
+} stub;
+
+static sk_err stub_get(void *ctx, const char *url, size_t max, unsigned max_age, uint8_t **ret,
+                       size_t *ret_len, sk_diag *diag)
+{
+    (void)diag;
+    stub *s = ctx;
+    snprintf(s->url, sizeof(s->url), "%s", url);
+    s->max = max;
+    s->max_age = max_age;
+    *ret = (uint8_t *)strdup("ok");
+    *ret_len = 2;
+    return SK_OK;
+}
+
+static void test_stub_fetcher(void **state)
+{
+    (void)state;
+    stub s = {.max = 0};
+    sk_fetcher f = {.get = stub_get, .ctx = &s};
+    sk_diag diag;
+    uint8_t chip[64];
+    sk_snp_tcb tcb = {.bl = 3, .tee = 0, .snp = 8, .ucode = 115};
+    sk_assert_ok(sk_hex_decode(MILAN_CHIP_HEX, 128, chip, 64), NULL);
+    _cleanup_free_ uint8_t *a = NULL, *b = NULL, *c = NULL;
+    size_t len = 0;
+    sk_assert_ok(sk_snp_kds_fetch_vcek(&f, NULL, SK_SNP_MILAN, chip, &tcb, &a, &len, &diag), &diag);
+    assert_string_equal(s.url, "https://kdsintf.amd.com/vcek/v1/Milan/" MILAN_CHIP_HEX
+                               "?blSPL=3&teeSPL=0&snpSPL=8&ucodeSPL=115");
+    assert_int_equal(s.max, SK_SNP_KDS_MAX_CERT);
+    assert_int_equal(s.max_age, SK_FETCH_FOREVER);
+    sk_assert_ok(
+        sk_snp_kds_fetch_chain(&f, NULL, SK_SNP_GENOA, SK_SNP_SIGNER_VLEK, &b, &len, &diag), &diag);
+    assert_string_equal(s.url, "https://kdsintf.amd.com/vlek/v1/Genoa/cert_chain");
+    assert_int_equal(s.max_age, SK_FETCH_FOREVER);
+    sk_assert_ok(sk_snp_kds_fetch_crl(&f, NULL, SK_SNP_TURIN, SK_SNP_SIGNER_VCEK, &c, &len, &diag),
+                 &diag);
+    assert_string_equal(s.url, "https://kdsintf.amd.com/vcek/v1/Turin/crl");
+    assert_int_equal(s.max, SK_SNP_KDS_MAX_CRL);
+    assert_int_equal(s.max_age, SK_SNP_KDS_CRL_MAX_AGE);
+
+    /* A masked CHIP_ID never reaches the fetcher. */
+    s.url[0] = '\0';
+    uint8_t zero[64] = {0};
+    uint8_t *d = NULL;
+    sk_assert_err(sk_snp_kds_fetch_vcek(&f, NULL, SK_SNP_MILAN, zero, &tcb, &d, &len, &diag),
+                  SK_ERR_CERT_MISSING);
+    assert_string_equal(s.url, "");
+}
+
 /* ---- the fetcher against a real HTTP server ---- */
 
 typedef struct server {
@@ -874,6 +930,7 @@ int main(void)
         cmocka_unit_test(test_certtable_malformed),
         cmocka_unit_test(test_certtable_encode_refuses),
         cmocka_unit_test(test_certtable_alloc_failure),
+        cmocka_unit_test(test_stub_fetcher),
         cmocka_unit_test(test_fetch_cache_and_offline),
         cmocka_unit_test(test_fetch_crl_expires),
         cmocka_unit_test(test_fetch_http_errors),

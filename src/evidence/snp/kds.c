@@ -7,23 +7,10 @@
 
 #include "sekisho/kds.h"
 
-/*
- * The product word in KDS URLs. A private table, so this file does not depend on the report
- * module's sk_snp_product_name (which spells them the same way).
- */
+/* The product word in KDS URLs is sk_snp_product_name's spelling ("Milan", "Genoa", "Turin"). */
 static const char *kds_product_word(sk_snp_product p)
 {
-    switch (p) {
-    case SK_SNP_MILAN:
-        return "Milan";
-    case SK_SNP_GENOA:
-        return "Genoa";
-    case SK_SNP_TURIN:
-        return "Turin";
-    case SK_SNP_PRODUCT_UNKNOWN:
-        return NULL;
-    }
-    return NULL;
+    return p == SK_SNP_PRODUCT_UNKNOWN ? NULL : sk_snp_product_name(p);
 }
 
 static const char *kds_signer_dir(sk_snp_signer s)

@@ -14,6 +14,7 @@ static int cmd_version(int argc, char **argv)
 }
 
 static const sk_command commands[] = {
+    {"policy", "write, hash, check and compare container policies", sk_cmd_policy},
     {"report", "show, verify or fetch SEV-SNP attestation reports", sk_cmd_report},
     {"measure", "compute the SEV-SNP launch MEASUREMENT (reference value)", sk_cmd_measure},
     {"version", "print the version", cmd_version},

@@ -15,6 +15,8 @@ static int cmd_version(int argc, char **argv)
 
 static const sk_command commands[] = {
     {"report", "show, verify or fetch SEV-SNP attestation reports", sk_cmd_report},
+    {"serve", "run the attestation service (verifier API, JWKS, admin API)", sk_cmd_serve},
+    {"token", "verify, show, issue EAR tokens; rotate the signing key", sk_cmd_token},
     {"version", "print the version", cmd_version},
 };
 

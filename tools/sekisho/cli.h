@@ -56,6 +56,8 @@ SK_WARN_UNUSED sk_err sk_cli_read_input(const char *path, size_t max, uint8_t **
 int sk_cmd_report(int argc, char **argv);
 int sk_cmd_measure(int argc, char **argv);
 int sk_cmd_policy(int argc, char **argv);
+int sk_cmd_serve(int argc, char **argv);
+int sk_cmd_token(int argc, char **argv);
 
 /* Load a report (raw, hex or base64; "-" = stdin) and parse it. ret_raw may be NULL. */
 struct sk_snp_report;

@@ -17,6 +17,8 @@ static const sk_command commands[] = {
     {"policy", "write, hash, check and compare container policies", sk_cmd_policy},
     {"report", "show, verify or fetch SEV-SNP attestation reports", sk_cmd_report},
     {"measure", "compute the SEV-SNP launch MEASUREMENT (reference value)", sk_cmd_measure},
+    {"serve", "run the attestation service (verifier API, JWKS, admin API)", sk_cmd_serve},
+    {"token", "verify, show, issue EAR tokens; rotate the signing key", sk_cmd_token},
     {"version", "print the version", cmd_version},
 };
 

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The verifier API: health, metrics, JWKS, OpenID metadata, challenge, and
+ * POST /v1/attest/sev-snp (parse -> reference values -> nonce (single use) -> binding ->
+ * appraisal (pluggable) -> EAR token).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+#include "sekisho/crypto.h"
+#include "sekisho/json.h"
+
+void sk_api_health(sk_server *s, const sk_http_req *req, sk_http_resp *resp)
+{
+    (void)s;
+    (void)req;
+    sk_resp_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+void sk_api_metrics(sk_server *s, const sk_http_req *req, sk_http_resp *resp)
+{
+    (void)req;
+    char *text = sk_metrics_render(&s->metrics);
+    if (text == NULL) {
+        sk_resp_problem(resp, 500, SK_ERR_NOMEM, NULL, NULL);
+        return;
+    }
+    resp->status = 200;
+    resp->content_type = "text/plain; version=0.0.4";
+    resp->body = text;
+    resp->len = strlen(text);
+}
+
+void sk_api_jwks(sk_server *s, const sk_http_req *req, sk_http_resp *resp)
+{
+    (void)req;
+    sk_diag d;
+    sk_diag_clear(&d);
+    json_t *jwks = NULL;
+    sk_err err = sk_keystore_refresh(s->keys, sk_now(), &d);
+    if (err == SK_OK) {
+        err = sk_keystore_jwks(s->keys, sk_now(), &jwks, &d);
+    }
+    if (err != SK_OK) {
+        sk_resp_problem(resp, 500, err, &d, NULL);
+        return;
+    }
+    sk_resp_json(resp, 200, jwks);
+    resp->content_type = "application/jwk-set+json";
+}
+
+void sk_api_oidc(sk_server *s, const sk_http_req *req, sk_http_resp *resp)
+{
+    (void)req;
+    char jwks[600];
+    snprintf(jwks, sizeof(jwks), "%s/.well-known/jwks.json", s->issuer);
+    sk_resp_json(resp, 200,
+                 json_pack("{s:s, s:s, s:[s], s:[s], s:[s], s:s}", "issuer", s->issuer, "jwks_uri",
+                           jwks, "id_token_signing_alg_values_supported", "ES256",
+                           "response_types_supported", "id_token", "subject_types_supported",
+                           "public", "eat_profile", SK_EAR_PROFILE));
+}
+
+void sk_api_challenge(sk_server *s, const sk_http_req *req, sk_http_resp *resp)
+{
+    (void)req;
+    uint8_t raw[32];
+    char *nonce = NULL;
+    sk_diag d;
+    sk_diag_clear(&d);
+    sk_err err = sk_random(raw, sizeof(raw));
+    if (err == SK_OK) {
+        err = sk_base64url_encode(raw, sizeof(raw), &nonce);
+    }
+    int64_t exp = sk_now() + s->cfg.nonce_lifetime;
+    if (err == SK_OK) {
+        err = sk_store_nonce_put(s->store, nonce, exp, &d);
+    }
+    if (err != SK_OK) {
+        free(nonce);
+        sk_resp_problem(resp, sk_http_status_for(err), err, &d, NULL);
+        return;
+    }
+    /* Opportunistic cleanup of expired nonces; failure here changes nothing for the caller. */
+    SK_IGNORE(sk_store_nonce_purge(s->store, sk_now(), NULL));
+    sk_resp_json(resp, 200, json_pack("{s:s, s:I}", "nonce", nonce, "expires", (json_int_t)exp));
+    free(nonce);
+}
+
+/* Annotated evidence: what the appraisal gave, plus the report's own claims. */
+static sk_err annotate(const sk_evidence_in *ev, sk_ear_result *r)
+{
+    if (r->annotated == NULL) {
+        r->annotated = json_object();
+        SK_TRY_ALLOC(r->annotated);
+    }
+    char rd[129], hd[65];
+    sk_hex_encode(ev->parsed.report_data, 64, rd);
+    sk_hex_encode(ev->parsed.host_data, 32, hd);
+    if (json_object_get(r->annotated, "snp") == NULL) {
+        json_t *snp = sk_snp_report_to_json(&ev->parsed, sk_snp_report_product(&ev->parsed));
+        SK_TRY_ALLOC(snp);
+        if (json_object_set_new(r->annotated, "snp", snp) != 0) {
+            return SK_ERR_NOMEM;
+        }
+    }
+    if (json_object_set_new(r->annotated, "report_data", json_string(rd)) != 0 ||
+        json_object_set_new(r->annotated, "init_data", json_string(hd)) != 0 ||
+        json_object_set(r->annotated, "runtime_data_claims", (json_t *)ev->runtime_data) != 0) {
+        return SK_ERR_NOMEM;
+    }
+    return SK_OK;
+}
+
+static void audit(sk_server *s, const char *action, const char *subject, const char *outcome)
+{
+    /* The audit trail is best effort for reads; writes record their own outcome. */
+    SK_IGNORE(sk_store_audit_append(s->store, sk_now(), "client", action, subject, outcome, NULL));
+}
+
+void sk_api_attest(sk_server *s, const sk_http_req *req, sk_http_resp *resp)
+{
+    sk_diag d;
+    sk_diag_clear(&d);
+    sk_attest_request ar;
+    sk_err err = sk_attest_request_parse(req->body, req->body_len, &ar, &d);
+    if (err != SK_OK) {
+        sk_resp_problem(resp, sk_http_status_for(err) == 413 ? 413 : 400, err, &d, NULL);
+        return;
+    }
+    _cleanup_free_ char *rv_text = NULL;
+    _cleanup_json_ json_t *rv = NULL;
+    sk_ear_result r;
+    sk_ear_result_init(&r);
+    char *jwt = NULL;
+    err = sk_store_refval_get(s->store, ar.ev.policy_name, &rv_text, &d);
+    if (err == SK_ERR_NOT_FOUND) {
+        (void)sk_diag_set(&d, SK_ERR_NOT_FOUND, "attest", "$.policy", SIZE_MAX,
+                          "a stored reference-value set", "%.128s", ar.ev.policy_name);
+        sk_resp_problem(resp, 404, err, &d, NULL);
+        goto out;
+    }
+    if (err == SK_OK) {
+        err = sk_json_loads(rv_text, strlen(rv_text), SK_ATTEST_MAX_BODY, 32, "reference-values",
+                            &rv, &d);
+    }
+    if (err != SK_OK) {
+        sk_resp_problem(resp, 500, err, &d, NULL);
+        goto out;
+    }
+    ar.ev.reference_values = rv;
+    err = sk_store_nonce_consume(s->store, ar.ev.nonce, sk_now(), &d);
+    if (err == SK_ERR_NOT_FOUND || err == SK_ERR_BINDING) {
+        sk_resp_problem(resp, 403, SK_ERR_BINDING, &d, NULL);
+        goto out;
+    }
+    if (err != SK_OK) {
+        sk_resp_problem(resp, sk_http_status_for(err), err, &d, NULL);
+        goto out;
+    }
+    err = sk_binding_check(ar.ev.runtime_data, ar.ev.parsed.report_data, &d);
+    if (err != SK_OK) {
+        audit(s, "attest", ar.ev.policy_name, "binding failed");
+        sk_resp_problem(resp, 403, err, &d, NULL);
+        goto out;
+    }
+    if (s->cfg.appraise == NULL) {
+        (void)sk_diag_set(&d, SK_ERR_UNSUPPORTED, "attest", "appraisal", SIZE_MAX,
+                          "an appraisal function", "none configured");
+        sk_resp_problem(resp, 501, SK_ERR_UNSUPPORTED, &d, NULL);
+        goto out;
+    }
+    err = s->cfg.appraise(s->cfg.appraise_ctx, &ar.ev, &r, &d);
+    if (err != SK_OK) {
+        sk_err_class cls = sk_err_class_of(err);
+        if (cls != SK_CLASS_VERIFY && cls != SK_CLASS_CERTS && cls != SK_CLASS_REVOKED &&
+            cls != SK_CLASS_POLICY) {
+            sk_resp_problem(resp, sk_http_status_for(err), err, &d, NULL);
+            goto out;
+        }
+        /* The evidence failed verification: a contraindicated result naming why. */
+        r.status = SK_EAR_CONTRAINDICATED;
+        for (int i = 0; i < SK_AR4SI__COUNT; i++) {
+            r.tv[i] = SK_AR4SI_CRYPTO_FAILED;
+        }
+        if (sk_ear_result_add_reason(&r, &d) != SK_OK) {
+            sk_resp_problem(resp, 500, SK_ERR_NOMEM, NULL, NULL);
+            goto out;
+        }
+    }
+    if (r.status == SK_EAR_CONTRAINDICATED && ar.fail_as_error) {
+        sk_metrics_verdict(&s->metrics, r.status);
+        audit(s, "attest", ar.ev.policy_name, "contraindicated");
+        sk_diag_clear(&d);
+        (void)sk_diag_set(&d, SK_ERR_POLICY, "appraisal", "ear.status", SIZE_MAX, "affirming",
+                          "contraindicated");
+        sk_resp_problem(resp, 403, SK_ERR_POLICY, &d,
+                        json_pack("{s:O}", "reasons", r.reasons != NULL ? r.reasons : json_null()));
+        goto out;
+    }
+    if (r.policy_id == NULL && sk_ear_result_set_policy_id(&r, ar.ev.policy_name) != SK_OK) {
+        sk_resp_problem(resp, 500, SK_ERR_NOMEM, NULL, NULL);
+        goto out;
+    }
+    err = annotate(&ar.ev, &r);
+    if (err == SK_OK) {
+        err = sk_keystore_refresh(s->keys, sk_now(), &d);
+    }
+    sk_ear_issue_opts o = {
+        .now = sk_now(), .lifetime = s->cfg.token_lifetime, .developer = s->cfg.developer};
+    size_t nl = strlen(ar.ev.nonce);
+    o.nonce = nl >= 8 && nl <= 88 ? ar.ev.nonce : NULL;
+    if (err == SK_OK) {
+        err = sk_ear_issue(s->keys, &r, &o, &jwt, &d);
+    }
+    if (err != SK_OK) {
+        sk_resp_problem(resp, 500, err, &d, NULL);
+        goto out;
+    }
+    sk_metrics_verdict(&s->metrics, r.status);
+    audit(s, "attest", ar.ev.policy_name, sk_ear_status_name(r.status));
+    sk_resp_json(resp, 200,
+                 json_pack("{s:s, s:s}", "token", jwt, "status", sk_ear_status_name(r.status)));
+out:
+    free(jwt);
+    sk_ear_result_clear(&r);
+    sk_attest_request_clear(&ar);
+}

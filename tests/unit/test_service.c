@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The attest handler end to end, in process, with a test appraisal plugged in. */
+#include <curl/curl.h>
+#include <string.h>
+#include <time.h>
+
+#include "sekisho/json.h"
+#include "sekisho/service.h"
+#include "sk_test.h"
+
+static sk_err test_appraise(void *ctx, const sk_evidence_in *in, sk_ear_result *ret, sk_diag *diag)
+{
+    (void)diag;
+    int *calls = ctx;
+    (*calls)++;
+    assert_non_null(in->reference_values);
+    ret->status = SK_EAR_AFFIRMING;
+    ret->tv[SK_AR4SI_HARDWARE] = 2;
+    return SK_OK;
+}
+
+static size_t on_data(char *p, size_t sz, size_t n, void *arg)
+{
+    sk_buf_put(arg, p, sz * n);
+    return sz * n;
+}
+
+static long http(const char *method, const char *url, const char *body, const char *auth,
+                 json_t **ret)
+{
+    CURL *c = curl_easy_init();
+    sk_buf b;
+    sk_buf_init(&b);
+    struct curl_slist *h = NULL;
+    if (auth != NULL) {
+        char line[256];
+        snprintf(line, sizeof(line), "Authorization: Bearer %s", auth);
+        h = curl_slist_append(h, line);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (body != NULL) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    }
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    long code;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_cleanup(c);
+    curl_slist_free_all(h);
+    *ret = json_loadb((const char *)b.data, b.len, 0, NULL);
+    sk_buf_free(&b);
+    return code;
+}
+
+static char *attest_body(const char *nonce, bool bind)
+{
+    size_t n;
+    uint8_t *rep = sk_test_vector("snp/genoa-v3/report.bin", &n);
+    sk_snp_report r;
+    sk_diag d;
+    sk_assert_ok(sk_snp_report_parse(rep, n, &r, &d), &d);
+    json_t *rd = json_pack("{s:s, s:s}", "nonce", nonce, "tee-pubkey", "k");
+    uint8_t h[48];
+    sk_assert_ok(sk_jcs_sha384(rd, h, &d), &d);
+    memset(r.report_data, 0, 64);
+    memcpy(r.report_data, h, bind ? 48 : 47);
+    sk_snp_report_encode(&r, rep);
+    char *b64 = NULL;
+    sk_assert_ok(sk_base64url_encode(rep, n, &b64), NULL);
+    json_t *body = json_pack("{s:{s:s}, s:o}", "evidence", "report", b64, "runtime_data", rd);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    free(b64);
+    free(rep);
+    return text;
+}
+
+static void test_attest_flow(void **state)
+{
+    (void)state;
+    char *dir = sk_test_tmpdir();
+    int calls = 0;
+    sk_server_config cfg = {.state_dir = dir,
+                            .admin_token = "admin-token-for-tests",
+                            .appraise = test_appraise,
+                            .appraise_ctx = &calls};
+    sk_server *s = NULL;
+    sk_diag d;
+    sk_assert_ok(sk_server_start(&cfg, &s, &d), &d);
+    char base[64], url[128];
+    snprintf(base, sizeof(base), "http://127.0.0.1:%u", sk_server_port(s));
+    json_t *j = NULL;
+    snprintf(url, sizeof(url), "%s/v1/reference-values/default", base);
+    assert_int_equal(http("PUT", url, "{\"m\":\"any\"}", "admin-token-for-tests", &j), 200);
+    json_decref(j);
+    snprintf(url, sizeof(url), "%s/v1/challenge", base);
+    assert_int_equal(http("POST", url, NULL, NULL, &j), 200);
+    char *nonce = strdup(json_string_value(json_object_get(j, "nonce")));
+    json_decref(j);
+
+    /* Unbound evidence is refused, and burns the nonce. */
+    char *body = attest_body(nonce, false);
+    snprintf(url, sizeof(url), "%s/v1/attest/sev-snp", base);
+    assert_int_equal(http("POST", url, body, NULL, &j), 403);
+    assert_string_equal(json_string_value(json_object_get(j, "field")), "REPORT_DATA");
+    json_decref(j);
+    free(body);
+    body = attest_body(nonce, true);
+    assert_int_equal(http("POST", url, body, NULL, &j), 403); /* nonce already used */
+    json_decref(j);
+    free(body);
+    free(nonce);
+
+    /* A fresh nonce, bound evidence: a token. */
+    snprintf(url, sizeof(url), "%s/v1/challenge", base);
+    assert_int_equal(http("POST", url, NULL, NULL, &j), 200);
+    nonce = strdup(json_string_value(json_object_get(j, "nonce")));
+    json_decref(j);
+    body = attest_body(nonce, true);
+    snprintf(url, sizeof(url), "%s/v1/attest/sev-snp", base);
+    assert_int_equal(http("POST", url, body, NULL, &j), 200);
+    assert_int_equal(calls, 1);
+    const char *tok = json_string_value(json_object_get(j, "token"));
+    assert_non_null(tok);
+    json_t *jwks = NULL;
+    char u2[128];
+    snprintf(u2, sizeof(u2), "%s/.well-known/jwks.json", base);
+    assert_int_equal(http("GET", u2, NULL, NULL, &jwks), 200);
+    json_t *claims = NULL;
+    sk_jwt_verify_opts o = {.now = (int64_t)time(NULL), .leeway = 5, .require_exp = true};
+    sk_assert_ok(sk_jwt_verify(tok, jwks, &o, NULL, &claims, &d), &d);
+    assert_string_equal(json_string_value(json_object_get(claims, "eat_nonce")), nonce);
+    sk_ear_result r;
+    sk_assert_ok(sk_ear_parse(claims, "cpu0", &r, NULL, &d), &d);
+    assert_int_equal(r.status, SK_EAR_AFFIRMING);
+    json_t *rdc = json_object_get(r.annotated, "runtime_data_claims");
+    assert_string_equal(json_string_value(json_object_get(rdc, "tee-pubkey")), "k");
+    assert_non_null(json_object_get(r.annotated, "init_data"));
+    assert_non_null(json_object_get(r.annotated, "snp"));
+    sk_ear_result_clear(&r);
+    json_decref(claims);
+    json_decref(jwks);
+    json_decref(j);
+    free(body);
+    free(nonce);
+    sk_server_stop(s);
+    sk_test_rmtree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_attest_flow),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

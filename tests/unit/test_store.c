@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <pthread.h>
+#include <string.h>
+
+#include "sekisho/store.h"
+#include "sk_test.h"
+
+typedef struct fixture {
+    char *dir;
+    char *path;
+    sk_store *s;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    f->dir = sk_test_tmpdir();
+    size_t n = strlen(f->dir) + 32;
+    f->path = malloc(n);
+    snprintf(f->path, n, "%s/state.db", f->dir);
+    sk_diag diag;
+    sk_assert_ok(sk_store_open_sqlite(f->path, &f->s, &diag), &diag);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    sk_store_close(f->s);
+    sk_test_rmtree(f->dir);
+    free(f->dir);
+    free(f->path);
+    free(f);
+    return 0;
+}
+
+static void test_nonces(void **state)
+{
+    fixture *f = *state;
+    sk_diag diag;
+    sk_assert_ok(sk_store_nonce_put(f->s, "n1", 100, &diag), &diag);
+    sk_assert_ok(sk_store_nonce_put(f->s, "n2", 50, &diag), &diag);
+    sk_assert_err(sk_store_nonce_put(f->s, "n1", 100, &diag), SK_ERR_EXISTS);
+    sk_assert_ok(sk_store_nonce_consume(f->s, "n1", 99, &diag), &diag);
+    sk_assert_err(sk_store_nonce_consume(f->s, "n1", 99, &diag), SK_ERR_NOT_FOUND);
+    sk_assert_err(sk_store_nonce_consume(f->s, "n2", 50, &diag), SK_ERR_BINDING);
+    sk_assert_err(sk_store_nonce_consume(f->s, "n2", 10, &diag), SK_ERR_NOT_FOUND);
+    sk_assert_err(sk_store_nonce_consume(f->s, "", 10, &diag), SK_ERR_ARG);
+    sk_assert_ok(sk_store_nonce_put(f->s, "n3", 10, &diag), &diag);
+    sk_assert_ok(sk_store_nonce_purge(f->s, 20, &diag), &diag);
+    sk_assert_err(sk_store_nonce_consume(f->s, "n3", 5, &diag), SK_ERR_NOT_FOUND);
+    /* Survives a reopen (a restart of the service). */
+    sk_assert_ok(sk_store_nonce_put(f->s, "n4", 100, &diag), &diag);
+    sk_store_close(f->s);
+    sk_assert_ok(sk_store_open_sqlite(f->path, &f->s, &diag), &diag);
+    sk_assert_ok(sk_store_nonce_consume(f->s, "n4", 1, &diag), &diag);
+}
+
+typedef struct race {
+    sk_store *s;
+    int wins;
+} race;
+
+static void *consume_all(void *arg)
+{
+    race *r = arg;
+    for (int i = 0; i < 200; i++) {
+        char n[32];
+        snprintf(n, sizeof(n), "race-%d", i);
+        if (sk_store_nonce_consume(r->s, n, 0, NULL) == SK_OK) {
+            r->wins++;
+        }
+    }
+    return NULL;
+}
+
+static void test_nonce_single_use_under_threads(void **state)
+{
+    fixture *f = *state;
+    for (int i = 0; i < 200; i++) {
+        char n[32];
+        snprintf(n, sizeof(n), "race-%d", i);
+        sk_assert_ok(sk_store_nonce_put(f->s, n, 100, NULL), NULL);
+    }
+    race r[4] = {{f->s, 0}, {f->s, 0}, {f->s, 0}, {f->s, 0}};
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        pthread_create(&t[i], NULL, consume_all, &r[i]);
+    }
+    int total = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        total += r[i].wins;
+    }
+    assert_int_equal(total, 200);
+}
+
+static void test_refvals(void **state)
+{
+    fixture *f = *state;
+    sk_diag diag;
+    sk_assert_ok(sk_store_refval_put(f->s, "prod", "{\"a\":1}", 10, &diag), &diag);
+    sk_assert_ok(sk_store_refval_put(f->s, "dev", "{}", 11, &diag), &diag);
+    sk_assert_ok(sk_store_refval_put(f->s, "prod", "{\"a\":2}", 12, &diag), &diag);
+    char *body = NULL;
+    sk_assert_ok(sk_store_refval_get(f->s, "prod", &body, &diag), &diag);
+    assert_string_equal(body, "{\"a\":2}");
+    free(body);
+    json_t *list = NULL;
+    sk_assert_ok(sk_store_refval_list(f->s, &list, &diag), &diag);
+    assert_int_equal(json_array_size(list), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "name")), "dev");
+    json_decref(list);
+    sk_assert_ok(sk_store_refval_delete(f->s, "dev", &diag), &diag);
+    sk_assert_err(sk_store_refval_delete(f->s, "dev", &diag), SK_ERR_NOT_FOUND);
+    sk_assert_err(sk_store_refval_get(f->s, "dev", &body, &diag), SK_ERR_NOT_FOUND);
+    char longname[200];
+    memset(longname, 'a', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = 0;
+    sk_assert_err(sk_store_refval_put(f->s, longname, "{}", 1, &diag), SK_ERR_ARG);
+}
+
+static void test_audit_and_resources(void **state)
+{
+    fixture *f = *state;
+    sk_diag diag;
+    for (int i = 0; i < 5; i++) {
+        sk_assert_ok(sk_store_audit_append(f->s, 100 + i, "admin", "put", "refval/x", "ok", &diag),
+                     &diag);
+    }
+    json_t *list = NULL;
+    sk_assert_ok(sk_store_audit_list(f->s, 2, 2, &list, &diag), &diag);
+    assert_int_equal(json_array_size(list), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "id")), 3);
+    json_decref(list);
+    const uint8_t blob[] = {0, 1, 2, 0xff};
+    sk_assert_ok(sk_store_resource_put(f->s, "repo/key/1", blob, sizeof(blob), &diag), &diag);
+    uint8_t *out;
+    size_t n;
+    sk_assert_ok(sk_store_resource_get(f->s, "repo/key/1", &out, &n, &diag), &diag);
+    assert_int_equal(n, 4);
+    assert_memory_equal(out, blob, 4);
+    free(out);
+    sk_assert_ok(sk_store_resource_delete(f->s, "repo/key/1", &diag), &diag);
+    sk_assert_err(sk_store_resource_get(f->s, "repo/key/1", &out, &n, &diag), SK_ERR_NOT_FOUND);
+}
+
+static void test_open_failure(void **state)
+{
+    (void)state;
+    sk_store *s = NULL;
+    sk_diag diag;
+    sk_assert_err(sk_store_open_sqlite("/nonexistent/dir/x.db", &s, &diag), SK_ERR_STORE);
+    assert_string_equal(diag.field, "open");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_nonces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nonce_single_use_under_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refvals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_and_resources, setup, teardown),
+        cmocka_unit_test(test_open_failure),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -109,6 +109,10 @@ typedef struct sk_snp_chain_result {
     uint8_t ark_fingerprint[SK_SHA256_LEN];
     uint8_t ca_fingerprint[SK_SHA256_LEN];
     uint8_t leaf_fingerprint[SK_SHA256_LEN];
+    /* When this result holds: the intersection of the ARK, CA and leaf validity periods and,
+     * with a CRL, of [thisUpdate, nextUpdate]. For caching. */
+    time_t valid_from;
+    time_t valid_until;
 } sk_snp_chain_result;
 
 /*

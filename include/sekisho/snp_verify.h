@@ -48,6 +48,7 @@ typedef struct sk_snp_verify_opts {
     time_t at;                        /* verification time for certificate validity */
     const struct sk_fetcher *fetcher; /* to fetch a missing VCEK / CRL; NULL = offline */
     bool require_crl;                 /* fail when no CRL was given or fetched */
+    const char *kds_url;              /* key distribution service base URL; NULL = AMD's */
 } sk_snp_verify_opts;
 
 /* What verification established. */
@@ -58,8 +59,8 @@ typedef struct sk_snp_verified {
     bool simulated;        /* chained to a simulated root the caller chose to trust */
     bool crl_checked;      /* a CRL was verified and nothing in the chain is revoked */
     bool cache_hit;        /* the leaf's chain came from the cache */
-    char product_name[32]; /* VCEK productName extension */
-    char csp_id[128];      /* VLEK cspID extension, "" otherwise */
+    char product_name[64]; /* leaf productName extension */
+    char csp_id[256];      /* VLEK cspID extension, "" otherwise */
 } sk_snp_verified;
 
 /*

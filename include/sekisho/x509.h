@@ -105,6 +105,9 @@ SK_WARN_UNUSED sk_err sk_crl_verify_signed_by(const sk_crl *crl, const sk_cert *
 /* thisUpdate <= at <= nextUpdate; nextUpdate must be present. SK_ERR_CRL otherwise. */
 SK_WARN_UNUSED sk_err sk_crl_check_time(const sk_crl *crl, time_t at, const char *check,
                                         sk_diag *diag);
+/* thisUpdate and nextUpdate; SK_ERR_CRL when either is missing or unreadable. */
+SK_WARN_UNUSED sk_err sk_crl_validity(const sk_crl *crl, time_t *ret_this_update,
+                                      time_t *ret_next_update);
 /* Whether cert's serial number is listed. */
 SK_WARN_UNUSED sk_err sk_crl_is_revoked(const sk_crl *crl, const sk_cert *cert, bool *ret);
 

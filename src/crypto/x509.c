@@ -610,6 +610,19 @@ sk_err sk_crl_check_time(const sk_crl *crl, time_t at, const char *check, sk_dia
     return SK_OK;
 }
 
+sk_err sk_crl_validity(const sk_crl *crl, time_t *ret_this_update, time_t *ret_next_update)
+{
+    time_t this_update, next_update;
+    const ASN1_TIME *nu = X509_CRL_get0_nextUpdate(crl->crl);
+    if (asn1_time_to_time_t(X509_CRL_get0_lastUpdate(crl->crl), &this_update) != SK_OK ||
+        nu == NULL || asn1_time_to_time_t(nu, &next_update) != SK_OK) {
+        return SK_ERR_CRL;
+    }
+    *ret_this_update = this_update;
+    *ret_next_update = next_update;
+    return SK_OK;
+}
+
 sk_err sk_crl_is_revoked(const sk_crl *crl, const sk_cert *cert, bool *ret)
 {
     X509_REVOKED *rev = NULL;

@@ -54,6 +54,7 @@ SK_WARN_UNUSED sk_err sk_cli_read_input(const char *path, size_t max, uint8_t **
 
 /* Subcommand entry points (one file each). */
 int sk_cmd_report(int argc, char **argv);
+int sk_cmd_report_verify(int argc, char **argv);
 int sk_cmd_measure(int argc, char **argv);
 int sk_cmd_policy(int argc, char **argv);
 int sk_cmd_serve(int argc, char **argv);

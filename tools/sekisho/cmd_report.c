@@ -138,6 +138,8 @@ static int cmd_show(int argc, char **argv)
 
 static const sk_command report_commands[] = {
     {"show", "decode every field of a report", cmd_show},
+    {"verify", "verify signature and certificate chain, then appraise the fields",
+     sk_cmd_report_verify},
 };
 
 int sk_cmd_report(int argc, char **argv)

@@ -654,42 +654,38 @@ sk_err sk_snp_chain_verify(const sk_snp_trust *trust, const sk_snp_chain_req *re
     sk_cert_fingerprint(e->ark, res.ark_fingerprint);
     sk_cert_fingerprint(ca, res.ca_fingerprint);
     sk_cert_fingerprint(req->leaf, res.leaf_fingerprint);
+    res.valid_from = 0;
+    res.valid_until = (time_t)INT64_MAX;
+    const sk_cert *chain[] = {e->ark, ca, req->leaf};
+    for (size_t i = 0; i < SK_ARRAY_SIZE(chain); i++) {
+        time_t nb, na;
+        SK_TRY(sk_cert_validity(chain[i], &nb, &na));
+        res.valid_from = nb > res.valid_from ? nb : res.valid_from;
+        res.valid_until = na < res.valid_until ? na : res.valid_until;
+    }
+    if (req->crl != NULL) {
+        time_t tu, nu;
+        SK_TRY(sk_crl_validity(req->crl, &tu, &nu));
+        res.valid_from = tu > res.valid_from ? tu : res.valid_from;
+        res.valid_until = nu < res.valid_until ? nu : res.valid_until;
+    }
     *ret = res;
     return SK_OK;
 }
 
 /* ---- extensions against the report (reference/snp.md §1.5, §2.3) ---- */
 
-/* Private until sk_snp_tcb_decode (report.c) is on this branch. */
+/* REPORTED_TCB decoded by product, plus the reserved Milan/Genoa bytes 2..5 (spl4..spl7). */
 static sk_err tcb_decode(uint64_t raw, sk_snp_product product, sk_snp_tcb *ret, uint8_t spl[4])
 {
+    SK_TRY(sk_snp_tcb_decode(raw, product, ret));
     uint8_t b[8];
     sk_store_u64le(b, raw);
-    sk_snp_tcb t;
-    memset(&t, 0, sizeof(t));
-    switch (product) {
-    case SK_SNP_MILAN:
-    case SK_SNP_GENOA:
-        /* bl, tee, spl4..spl7 (reserved), snp, ucode */
-        t.bl = b[0];
-        t.tee = b[1];
-        memcpy(spl, b + 2, 4);
-        t.snp = b[6];
-        t.ucode = b[7];
-        break;
-    case SK_SNP_TURIN:
-        /* fmc, bl, tee, snp, reserved x3, ucode */
-        t.fmc = b[0];
-        t.bl = b[1];
-        t.tee = b[2];
-        t.snp = b[3];
+    if (product == SK_SNP_TURIN) {
         memset(spl, 0, 4);
-        t.ucode = b[7];
-        break;
-    case SK_SNP_PRODUCT_UNKNOWN:
-        return SK_ERR_ARG;
+    } else {
+        memcpy(spl, b + 2, 4);
     }
-    *ret = t;
     return SK_OK;
 }
 

@@ -119,7 +119,7 @@ static sk_err wrong_type(const char *path, const char *key, const char *want, co
 sk_err sk_json_get_string(const json_t *obj, const char *path, const char *key, bool required,
                           const char **ret, sk_diag *diag)
 {
-    json_t *v;
+    json_t *v = NULL;
     SK_TRY(get_member(obj, path, key, required, &v, diag));
     if (v == NULL || (!required && json_is_null(v))) {
         *ret = NULL;
@@ -135,7 +135,7 @@ sk_err sk_json_get_string(const json_t *obj, const char *path, const char *key, 
 sk_err sk_json_get_object(const json_t *obj, const char *path, const char *key, bool required,
                           json_t **ret, sk_diag *diag)
 {
-    json_t *v;
+    json_t *v = NULL;
     SK_TRY(get_member(obj, path, key, required, &v, diag));
     if (v == NULL || (!required && json_is_null(v))) {
         *ret = NULL;
@@ -151,7 +151,7 @@ sk_err sk_json_get_object(const json_t *obj, const char *path, const char *key, 
 sk_err sk_json_get_u64(const json_t *obj, const char *path, const char *key, uint64_t max,
                        uint64_t *ret, sk_diag *diag)
 {
-    json_t *v;
+    json_t *v = NULL;
     SK_TRY(get_member(obj, path, key, true, &v, diag));
     if (!json_is_integer(v)) {
         return wrong_type(path, key, "integer", v, diag);
@@ -170,7 +170,7 @@ sk_err sk_json_get_u64(const json_t *obj, const char *path, const char *key, uin
 sk_err sk_json_get_bool(const json_t *obj, const char *path, const char *key, bool dflt, bool *ret,
                         sk_diag *diag)
 {
-    json_t *v;
+    json_t *v = NULL;
     SK_TRY(get_member(obj, path, key, false, &v, diag));
     if (v == NULL || json_is_null(v)) {
         *ret = dflt;
@@ -186,7 +186,7 @@ sk_err sk_json_get_bool(const json_t *obj, const char *path, const char *key, bo
 sk_err sk_json_get_hex(const json_t *obj, const char *path, const char *key, size_t want,
                        uint8_t **ret, size_t *ret_len, sk_diag *diag)
 {
-    const char *s;
+    const char *s = NULL;
     SK_TRY(sk_json_get_string(obj, path, key, true, &s, diag));
     size_t n = strlen(s);
     char f[SK_DIAG_FIELD_MAX];
@@ -215,7 +215,7 @@ sk_err sk_json_get_hex(const json_t *obj, const char *path, const char *key, siz
 sk_err sk_json_get_base64(const json_t *obj, const char *path, const char *key, size_t max,
                           uint8_t **ret, size_t *ret_len, sk_diag *diag)
 {
-    const char *s;
+    const char *s = NULL;
     SK_TRY(sk_json_get_string(obj, path, key, true, &s, diag));
     size_t n = strlen(s);
     char f[SK_DIAG_FIELD_MAX];
@@ -245,7 +245,7 @@ sk_err sk_json_get_base64(const json_t *obj, const char *path, const char *key, 
 sk_err sk_json_get_byte_array(const json_t *obj, const char *path, const char *key, uint8_t *out,
                               size_t want, sk_diag *diag)
 {
-    json_t *v;
+    json_t *v = NULL;
     SK_TRY(get_member(obj, path, key, true, &v, diag));
     char f[SK_DIAG_FIELD_MAX];
     field_name(f, sizeof(f), path, key);

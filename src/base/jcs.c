@@ -311,7 +311,7 @@ sk_err sk_jcs_serialize(const json_t *j, char **ret, size_t *ret_len, sk_diag *d
 sk_err sk_jcs_sha384(const json_t *j, uint8_t ret[48], sk_diag *diag)
 {
     _cleanup_free_ char *s = NULL;
-    size_t len;
+    size_t len = 0;
     SK_TRY(sk_jcs_serialize(j, &s, &len, diag));
     sk_sha384(s, len, ret);
     return SK_OK;

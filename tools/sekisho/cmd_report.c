@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "sekisho/snp.h"
+#include "sekisho/snp_validate.h"
 
 #define REPORT_INPUT_MAX (64u * 1024)
 
@@ -136,7 +137,81 @@ static int cmd_show(int argc, char **argv)
     return SK_EXIT_OK;
 }
 
+static void refvals_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: sekisho report refvals FILE [--product NAME] [--name NAME]\n"
+            "\n"
+            "Print reference values (docs/reference-values.md) that pin every field of this\n"
+            "report: MEASUREMENT, HOST_DATA, key digests, ids, CHIP_ID, VMPL, guest SVN, TCB\n"
+            "and firmware minimums, product, signer, policy flags. REPORT_DATA is left \"any\".\n"
+            "Edit the result (e.g. chip_id to \"any\" for guests that move between hosts).\n"
+            "The report is not verified here: verify it first.\n"
+            "\n"
+            "  --product NAME  milan, genoa or turin (required for version 2 reports)\n"
+            "  --name NAME     the set's name\n");
+}
+
+static int cmd_refvals(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"product", required_argument, NULL, 'p'},
+        {"name", required_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    const char *product_arg = NULL;
+    const char *name = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            product_arg = optarg;
+            break;
+        case 'n':
+            name = optarg;
+            break;
+        case 'h':
+            refvals_usage(stdout);
+            return SK_EXIT_OK;
+        default:
+            return sk_cli_usage("sekisho report refvals", "invalid option");
+        }
+    }
+    if (optind != argc - 1) {
+        return sk_cli_usage("sekisho report refvals", "expected exactly one FILE");
+    }
+    sk_diag diag;
+    sk_diag_clear(&diag);
+    sk_snp_report r;
+    sk_err err = sk_cli_load_report(argv[optind], NULL, &r, &diag);
+    if (err != SK_OK) {
+        return sk_cli_fail(err, &diag, "%s", argv[optind]);
+    }
+    sk_snp_product product = sk_snp_report_product(&r);
+    if (product_arg != NULL && sk_snp_product_parse(product_arg, &product) != SK_OK) {
+        return sk_cli_usage("sekisho report refvals", "unknown product '%s'", product_arg);
+    }
+    if (product == SK_SNP_PRODUCT_UNKNOWN) {
+        return sk_cli_usage("sekisho report refvals",
+                            "a version %u report does not name its product: give --product",
+                            r.version);
+    }
+    _cleanup_(sk_snp_refvals_freep) sk_snp_refvals *rv = NULL;
+    err = sk_snp_refvals_from_report(&r, product, sk_snp_report_signer(&r), &rv);
+    if (err != SK_OK) {
+        return sk_cli_fail(err, NULL, "reference values");
+    }
+    json_t *doc = sk_snp_refvals_to_json(rv);
+    if (doc != NULL && name != NULL) {
+        json_object_set_new(doc, "name", json_string(name));
+    }
+    return sk_cli_print_json(doc);
+}
+
 static const sk_command report_commands[] = {
+    {"refvals", "print reference values pinning a report's fields", cmd_refvals},
     {"show", "decode every field of a report", cmd_show},
     {"verify", "verify signature and certificate chain, then appraise the fields",
      sk_cmd_report_verify},

@@ -350,13 +350,18 @@ static sk_err verify_chain(sk_snp_verifier *v, const collateral *c, const sk_snp
         SK_TRY(sk_cert_from_der(c->presented[i].p, c->presented[i].n, &p, diag));
         char cn[64] = "";
         SK_IGNORE(sk_cert_subject_cn(p, cn, sizeof(cn)));
+        /* AMD's bundles carry the ASK, the ARK and the ASVK: take the CA of this signer's
+         * kind and set the other aside (it takes no part in this chain). */
+        bool vlek_ca = strncmp(cn, "SEV-VLEK-", 9) == 0;
         if (strncmp(cn, "ARK-", 4) == 0 && ark == NULL) {
             ark = TAKE_PTR(p);
+        } else if (strncmp(cn, "SEV-", 4) == 0 && vlek_ca != (signer == SK_SNP_SIGNER_VLEK)) {
+            continue;
         } else if (strncmp(cn, "SEV-", 4) == 0 && ca == NULL) {
             ca = TAKE_PTR(p);
         } else {
             return sk_diag_set(diag, SK_ERR_CERT_INVALID, "evidence.chain", "subject CN", SIZE_MAX,
-                               "one ASK/ASVK (SEV-...) and one ARK (ARK-...)", "%s", cn);
+                               "an ASK or ASVK (SEV-...) and an ARK (ARK-...)", "%s", cn);
         }
     }
     if (c->crl.p != NULL) {

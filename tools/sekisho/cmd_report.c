@@ -34,8 +34,7 @@ static void print_flat(const char *prefix, json_t *v)
     if (json_is_object(v)) {
         const char *key;
         json_t *child;
-        json_object_foreach(v, key, child)
-        {
+        json_object_foreach (v, key, child) {
             char name[256];
             snprintf(name, sizeof(name), "%s%s%s", prefix, prefix[0] ? "." : "", key);
             print_flat(name, child);
@@ -129,8 +128,9 @@ static int cmd_show(int argc, char **argv)
     print_flat("", claims);
     json_decref(claims);
     if (product == SK_SNP_PRODUCT_UNKNOWN) {
-        fprintf(stderr, "sekisho: note: version %u report without CPUID: TCB versions shown raw "
-                        "(give --product to decode them)\n",
+        fprintf(stderr,
+                "sekisho: note: version %u report without CPUID: TCB versions shown raw "
+                "(give --product to decode them)\n",
                 r.version);
     }
     return SK_EXIT_OK;
@@ -142,6 +142,6 @@ static const sk_command report_commands[] = {
 
 int sk_cmd_report(int argc, char **argv)
 {
-    return sk_cli_dispatch("sekisho report", report_commands, SK_ARRAY_SIZE(report_commands),
-                           argc, argv);
+    return sk_cli_dispatch("sekisho report", report_commands, SK_ARRAY_SIZE(report_commands), argc,
+                           argv);
 }

@@ -15,6 +15,9 @@ static int cmd_version(int argc, char **argv)
 
 static const sk_command commands[] = {
     {"report", "show, verify or fetch SEV-SNP attestation reports", sk_cmd_report},
+    {"sim", "simulated AMD secure processor (never trusted by default)", sk_cmd_sim},
+    {"seal", "encrypt data to this VM's launch configuration", sk_cmd_seal},
+    {"unseal", "decrypt data sealed in the same launch configuration", sk_cmd_unseal},
     {"version", "print the version", cmd_version},
 };
 

@@ -42,14 +42,15 @@ static sk_err frame_parse(const uint8_t *buf, size_t len, bool request, size_t b
         return sk_diag_set(diag, SK_ERR_UNSUPPORTED, check, "version", 0, "1", "%u", version);
     }
     SK_TRY(sk_read_u8(&r, "type", &type));
-    uint32_t want = body_len_for(type);
-    if (want == 0) {
-        return sk_diag_set(diag, SK_ERR_FORMAT, check, "type", 1, "1, 2 or 3", "%u", type);
-    }
     if (request) {
         SK_TRY(sk_read_zero(&r, "reserved", 2));
     } else {
         SK_TRY(sk_read_u16le(&r, "status", &status));
+    }
+    /* An error response may name the type the request carried, known or not. */
+    uint32_t want = body_len_for(type);
+    if (want == 0 && (request || status == SK_SIM_STATUS_OK)) {
+        return sk_diag_set(diag, SK_ERR_FORMAT, check, "type", 1, "1, 2 or 3", "%u", type);
     }
     SK_TRY(sk_read_u32le(&r, "body_len", &body_len));
     if (body_len > body_max) {

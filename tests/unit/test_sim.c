@@ -580,6 +580,40 @@ static void test_aead(void **state)
     assert_memory_equal(o1, o2, sizeof(o1));
 }
 
+/* Failing allocator: every allocation in the request path may fail, cleanly. */
+static void test_alloc_failure(void **state)
+{
+    (void)state;
+    sk_sim_sp *sp = load_sp(&chips[0], 0x10, 0x30000);
+    uint8_t req[8 + 100] = {1, SK_SIM_MSG_EXT_REPORT, 0, 0, 100, 0, 0, 0};
+    sk_store_u32le(req + 8 + 96, 65536);
+    bool ok_seen = false;
+    for (unsigned long n = 1; n < 64 && !ok_seen; n++) {
+        uint8_t *rsp = NULL;
+        size_t rn = 0;
+        sk_alloc_fail_after(n);
+        sk_err e = sk_sim_sp_handle(sp, req, sizeof(req), &rsp, &rn);
+        sk_alloc_fail_after(0);
+        assert_true(e == SK_OK || e == SK_ERR_NOMEM);
+        ok_seen = e == SK_OK;
+        free(rsp);
+    }
+    assert_true(ok_seen);
+    const uint8_t a[] = {1};
+    const uint8_t *der[3] = {a, a, a};
+    const size_t len[3] = {1, 1, 1};
+    for (unsigned long n = 1; n < 8; n++) {
+        uint8_t *t = NULL;
+        size_t tn = 0;
+        sk_alloc_fail_after(n);
+        sk_err e = sk_sim_certtable_encode(der, len, &t, &tn);
+        sk_alloc_fail_after(0);
+        assert_true(e == SK_OK || e == SK_ERR_NOMEM);
+        free(t);
+    }
+    sk_sim_sp_free(sp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -588,6 +622,7 @@ int main(void)
         cmocka_unit_test(test_derived_keys),      cmocka_unit_test(test_key_req_codec),
         cmocka_unit_test(test_bad_requests),      cmocka_unit_test(test_ext_report_frames),
         cmocka_unit_test(test_certtable),         cmocka_unit_test(test_aead),
+        cmocka_unit_test(test_alloc_failure),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

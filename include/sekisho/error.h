@@ -51,6 +51,7 @@
     X(SK_ERR_CHIP_MISMATCH, SK_CLASS_VERIFY, "certificate hwID does not match CHIP_ID")            \
     X(SK_ERR_BINDING, SK_CLASS_VERIFY, "evidence is not bound to the request")                     \
     X(SK_ERR_TOKEN, SK_CLASS_VERIFY, "token invalid")                                              \
+    X(SK_ERR_DECRYPT, SK_CLASS_VERIFY, "decryption failed: wrong key or modified data")            \
     /* certificates */                                                                             \
     X(SK_ERR_CERT_MISSING, SK_CLASS_CERTS, "certificate missing")                                  \
     X(SK_ERR_CERT_INVALID, SK_CLASS_CERTS, "certificate invalid")                                  \

@@ -52,6 +52,16 @@ json_t *sk_cli_diag_json(sk_err err, const sk_diag *diag);
 SK_WARN_UNUSED sk_err sk_cli_read_input(const char *path, size_t max, uint8_t **ret,
                                         size_t *ret_len, sk_diag *diag);
 
+/*
+ * Open a guest evidence provider from the common options (NULL = not given): provider name
+ * (else $SEKISHO_PROVIDER, else auto-detect), sim socket (else $SEKISHO_SIM_SOCKET), sev-guest
+ * device, configfs-tsm root.
+ */
+struct sk_guest;
+SK_WARN_UNUSED sk_err sk_cli_guest_open(const char *provider, const char *socket,
+                                        const char *device, const char *tsm_root,
+                                        struct sk_guest **ret, sk_diag *diag);
+
 /* Subcommand entry points (one file each). */
 int sk_cmd_report(int argc, char **argv);
 int sk_cmd_report_verify(int argc, char **argv);
@@ -59,6 +69,10 @@ int sk_cmd_measure(int argc, char **argv);
 int sk_cmd_policy(int argc, char **argv);
 int sk_cmd_serve(int argc, char **argv);
 int sk_cmd_token(int argc, char **argv);
+int sk_cmd_report_get(int argc, char **argv);
+int sk_cmd_sim(int argc, char **argv);
+int sk_cmd_seal(int argc, char **argv);
+int sk_cmd_unseal(int argc, char **argv);
 
 /* Load a report (raw, hex or base64; "-" = stdin) and parse it. ret_raw may be NULL. */
 struct sk_snp_report;

@@ -212,6 +212,7 @@ static int cmd_refvals(int argc, char **argv)
 
 static const sk_command report_commands[] = {
     {"refvals", "print reference values pinning a report's fields", cmd_refvals},
+    {"get", "fetch a report from the evidence provider (inside the guest)", sk_cmd_report_get},
     {"show", "decode every field of a report", cmd_show},
     {"verify", "verify signature and certificate chain, then appraise the fields",
      sk_cmd_report_verify},

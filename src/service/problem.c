@@ -54,6 +54,7 @@ unsigned sk_http_status_for(sk_err err)
     case SK_ERR_UNTRUSTED_ROOT:
     case SK_ERR_REVOKED:
     case SK_ERR_CRL:
+    case SK_ERR_DECRYPT:
         return 403;
     case SK_ERR__COUNT:
         return 500;

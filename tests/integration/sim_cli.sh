@@ -84,11 +84,36 @@ for product in milan genoa turin; do
         [ "$got" = "$MEAS_A" ] || fail "$product: measurement bytes"
     fi
     if [ $have_verify = 1 ]; then
-        if "$SK" report verify "$work/r.bin" --certs "$work/certs" >/dev/null 2>&1; then
-            fail "$product: simulated evidence verified without --trust-sim-root"
-        fi
-        out=$("$SK" report verify "$work/r.bin" --certs "$work/certs" --trust-sim-root "$dir/ark.pem")
+        P=$(printf '%s' "${product:0:1}" | tr a-z A-Z)${product:1}
+        cat > "$work/rv.json" <<JSON
+{"version": 1, "measurement": ["$MEAS_A"], "host_data": ["$HOST_A"], "report_data": "any",
+ "id_key_digest": "any", "author_key_digest": "any", "family_id": "any", "image_id": "any",
+ "chip_id": "any", "vmpl": [0], "minimum_guest_svn": "any", "minimum_tcb": "any",
+ "minimum_launch_tcb": "any", "minimum_firmware": "any", "product": ["$P"], "signer": ["VCEK"],
+ "allow_simulated": true, "require_smt_disabled": "any", "require_single_socket": "any"}
+JSON
+        report_get --provider sim --report-data "$rd" --out "$work/r2.bin" \
+            --cert-table-out "$work/table.bin"
+        set +e
+        "$SK" report verify "$work/r.bin" --cert "$work/certs/vcek.der" \
+            --chain "$dir/cert_chain.pem" --reference-values "$work/rv.json" >/dev/null 2>&1
+        rc=$?
+        set -e
+        [ $rc != 0 ] || fail "$product: simulated evidence verified without --trust-sim-root"
+        out=$("$SK" report verify "$work/r.bin" --cert "$work/certs/vcek.der" \
+            --chain "$dir/cert_chain.pem" --crl "$dir/crl.der" \
+            --product "$product" --trust-sim-root "$dir/cert_chain.pem" --reference-values "$work/rv.json") ||
+            fail "$product: verify --trust-sim-root failed: $out"
         echo "$out" | grep -qi simulated || fail "$product: verify output does not say simulated"
+        out=$("$SK" report verify "$work/r2.bin" --cert-table "$work/table.bin" \
+            --product "$product" --trust-sim-root "$dir/cert_chain.pem" --reference-values "$work/rv.json") ||
+            fail "$product: verify with the certificate table failed: $out"
+        set +e
+        "$SK" report verify "$work/r.bin" --cert "$work/certs/vcek.der" \
+            --chain "$dir/cert_chain.pem" --product "$product" --trust-sim-root "$dir/cert_chain.pem" >/dev/null 2>&1
+        rc=$?
+        set -e
+        [ $rc = 5 ] || fail "$product: default reference values accepted simulated evidence ($rc)"
     else
         echo "note: 'report verify --trust-sim-root' not available in this build; skipped"
     fi

@@ -56,6 +56,7 @@ static void usage(void)
 {
     printf("usage: sekisho report get [--provider tsm|sev-guest|sim] [--report-data HEX]\n"
            "                          [--vmpl N] [--out FILE] [--certs-out DIR] [--json]\n"
+           "                          [--cert-table-out FILE]\n"
            "                          [--socket PATH] [--device PATH] [--tsm-root DIR]\n\n"
            "Ask the secure processor for an attestation report.\n"
            "  --provider NAME    tsm (configfs-tsm), sev-guest (/dev/sev-guest) or sim (the\n"
@@ -65,6 +66,7 @@ static void usage(void)
            "  --vmpl N           VMPL 0..3 (default 0)\n"
            "  --out FILE         write the raw 1184-byte report (else hex on stdout)\n"
            "  --certs-out DIR    write vcek.der, ask.der, ark.der from the certificate table\n"
+           "  --cert-table-out FILE  write the raw GHCB certificate table\n"
            "  --socket PATH      sim socket (default $SEKISHO_SIM_SOCKET)\n"
            "  --device PATH      sev-guest device (default /dev/sev-guest)\n"
            "  --tsm-root DIR     configfs-tsm reports (default /sys/kernel/config/tsm/report)\n"
@@ -83,12 +85,13 @@ int sk_cmd_report_get(int argc, char **argv)
         {"socket", required_argument, NULL, 's'},
         {"device", required_argument, NULL, 'D'},
         {"tsm-root", required_argument, NULL, 'T'},
+        {"cert-table-out", required_argument, NULL, 't'},
         {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *provider = NULL, *rd = NULL, *out = NULL, *certs_out = NULL, *sock = NULL;
-    const char *dev = NULL, *tsm = NULL;
+    const char *dev = NULL, *tsm = NULL, *table_out = NULL;
     uint64_t vmpl = 0;
     bool json = false;
     int c;
@@ -120,6 +123,9 @@ int sk_cmd_report_get(int argc, char **argv)
         case 'T':
             tsm = optarg;
             break;
+        case 't':
+            table_out = optarg;
+            break;
         case 'j':
             json = true;
             break;
@@ -149,12 +155,23 @@ int sk_cmd_report_get(int argc, char **argv)
     }
     _cleanup_free_ uint8_t *report = NULL, *certs = NULL;
     size_t report_len = 0, certs_len = 0;
-    err = sk_guest_get_report(g, user_data, (uint32_t)vmpl, certs_out != NULL || json, &report,
-                              &report_len, &certs, &certs_len, &diag);
+    err = sk_guest_get_report(g, user_data, (uint32_t)vmpl,
+                              certs_out != NULL || table_out != NULL || json, &report, &report_len,
+                              &certs, &certs_len, &diag);
     if (err != SK_OK) {
         return sk_cli_fail(err, &diag, "report get (%s)", sk_guest_name(g));
     }
     json_t *files = json ? json_array() : NULL;
+    if ((certs_out != NULL || table_out != NULL) && certs == NULL) {
+        json_decref(files);
+        return sk_cli_fail(SK_ERR_CERT_MISSING, NULL,
+                           "report get: the host supplied no certificate table");
+    }
+    if (table_out != NULL &&
+        (err = sk_file_write_atomic(table_out, certs, certs_len, 0644, &diag)) != SK_OK) {
+        json_decref(files);
+        return sk_cli_fail(err, &diag, "--cert-table-out");
+    }
     if (certs_out != NULL) {
         if (certs == NULL) {
             json_decref(files);

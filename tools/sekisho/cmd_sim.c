@@ -48,8 +48,8 @@ static int sim_init(int argc, char **argv)
                    "ASK (RSA-4096, RSASSA-PSS SHA-384, salt 48), a VCEK (ECDSA P-384) with the\n"
                    "AMD extensions, a CRL, a random chip id and chip secret. Private keys are\n"
                    "written 0600. DIR defaults to $SEKISHO_SIM_DIR or ./sekisho-sim.\n"
-                   "The simulated ARK (DIR/ark.pem) is never trusted unless a verifier is given\n"
-                   "it explicitly (--trust-sim-root DIR/ark.pem).\n");
+                   "The simulated root is never trusted unless a verifier is given it\n"
+                   "explicitly (--trust-sim-root DIR/cert_chain.pem, the ASK+ARK bundle).\n");
             return SK_EXIT_OK;
         default:
             return sk_cli_usage("sekisho sim init", "bad option");
@@ -87,13 +87,13 @@ static int sim_init(int argc, char **argv)
             json_object_set_new(j, "dir", json_string(dir));
             json_object_set_new(j, "chip_id", json_string(hex));
             char ark[PATH_MAX];
-            snprintf(ark, sizeof(ark), "%s/ark.pem", dir);
-            json_object_set_new(j, "ark", json_string(ark));
+            snprintf(ark, sizeof(ark), "%s/cert_chain.pem", dir);
+            json_object_set_new(j, "sim_root", json_string(ark));
         }
         return sk_cli_print_json(j);
     }
-    printf("simulated %s chip created in %s\nchip id: %s\nsimulated root: %s/ark.pem (trust "
-           "only with --trust-sim-root)\n",
+    printf("simulated %s chip created in %s\nchip id: %s\nsimulated root: %s/cert_chain.pem "
+           "(trust only with --trust-sim-root)\n",
            sk_snp_product_name(product), dir, hex, dir);
     return SK_EXIT_OK;
 }

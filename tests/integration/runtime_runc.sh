@@ -101,8 +101,13 @@ POLICY=$T/policy.json
     fail "policy check: $(cat "$T/check.out")"
 HOST_DATA=$("$SK_BIN/sekisho" policy hash "$POLICY" | head -n1)
 
-RT=("$SK_BIN/sekisho-runtime" --policy "$POLICY" --state-dir "$STATE" --decision-log "$LOG"
+RT0=("$SK_BIN/sekisho-runtime" --policy "$POLICY" --state-dir "$STATE" --decision-log "$LOG"
     --root "$ROOT")
+# Not a confidential VM: without a provider, everything is refused unless explicitly unbound.
+"${RT0[@]}" list >/dev/null 2>"$T/err" && fail "no provider and not unbound: list allowed" ||
+    { grep -q "allow-unbound" "$T/err" && pass "no provider: refused, hint names --allow-unbound" ||
+        fail "no provider: $(cat "$T/err")"; }
+RT=("${RT0[@]}" --allow-unbound yes)
 
 no_container() { # id
     ! "$RUNC" --root "$ROOT" list -q 2>/dev/null | grep -qx "$1"
@@ -206,6 +211,33 @@ if [ $rc -ne 0 ] && grep -q "policy digest $HOST_DATA does not match HOST_DATA $
     no_container hd-bad; then pass "HOST_DATA mismatch refuses run"; else fail "HOST_DATA mismatch: $(cat "$T/err")"; fi
 "${RT[@]}" --host-data-from "$BAD" list >/dev/null 2>&1 && fail "HOST_DATA mismatch allowed list" ||
     pass "HOST_DATA mismatch refuses list"
+
+# 3b. In a simulated confidential VM: HOST_DATA comes from the secure processor's report.
+SIM=$T/sim
+"$SK_BIN/sekisho" sim init --product genoa --dir "$SIM" >/dev/null 2>&1 || fail "sim init"
+MEAS=$(printf 'ab%.0s' $(seq 48))
+sim_launch() { # HOST_DATA SOCKET PIDFILE
+    "$SK_BIN/sekisho" sim launch --dir "$SIM" --host-data "$1" --measurement "$MEAS" \
+        --socket "$2" --pidfile "$3" >/dev/null 2>&1 &
+    for _ in $(seq 50); do [ -S "$2" ] && return 0; sleep 0.1; done
+    return 1
+}
+sim_launch "$HOST_DATA" "$T/vm-good.sock" "$T/vm-good.pid" || fail "sim launch (good)"
+sim_launch "$BAD" "$T/vm-bad.sock" "$T/vm-bad.pid" || fail "sim launch (other policy)"
+ids+=(vm-ok vm-bad)
+out=$("${RT0[@]}" --provider sim --sim-socket "$T/vm-good.sock" run --bundle "$HELLO" vm-ok 2>"$T/err")
+[ "$out" = "hello from sekisho" ] && pass "VM launched with the policy's HOST_DATA runs the container" ||
+    fail "VM with matching HOST_DATA: '$out' $(cat "$T/err")"
+"${RT0[@]}" --provider sim --sim-socket "$T/vm-bad.sock" run --bundle "$HELLO" vm-bad >"$T/out" 2>"$T/err"
+if [ $? -ne 0 ] && grep -q "does not match HOST_DATA" "$T/err" && no_container vm-bad; then
+    pass "VM launched with another policy's HOST_DATA refuses every container"
+else
+    fail "VM with other HOST_DATA: $(cat "$T/err")"
+fi
+"${RT0[@]}" --provider sim --sim-socket "$T/vm-bad.sock" list >/dev/null 2>&1 &&
+    fail "VM with other HOST_DATA allowed list" || pass "VM with other HOST_DATA refuses list"
+kill "$(cat "$T/vm-good.pid")" "$(cat "$T/vm-bad.pid")" 2>/dev/null
+wait 2>/dev/null
 
 # 4. Refused commands and unknown options fail closed.
 "${RT[@]}" restore x >/dev/null 2>&1 && fail "restore passed" || pass "restore refused"

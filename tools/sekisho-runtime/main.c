@@ -26,6 +26,8 @@
 #include <unistd.h>
 
 #include "sekisho/container_policy.h"
+#include "sekisho/guest.h"
+#include "sekisho/snp.h"
 #include "sekisho/crypto.h"
 
 #define EXIT_TOOL   1
@@ -33,8 +35,9 @@
 #define CONFIG_MAX  (4u << 20)
 #define MAX_ARGS    4096
 
-/* Where HOST_DATA comes from. The evidence provider (sim, /dev/sev-guest, configfs-tsm) plugs in
- * here; today: --host-data-from FILE|HEX. NULL source = no launch binding to check. */
+/* Where HOST_DATA comes from: the evidence provider (configfs-tsm, /dev/sev-guest, or the
+ * simulated secure processor when named), or --host-data-from FILE|HEX for forensics and tests.
+ * Without either, everything is refused unless --allow-unbound says this is no confidential VM. */
 typedef sk_err (*host_data_source)(void *ctx, uint8_t out[32], sk_diag *diag);
 
 typedef struct rt_config {
@@ -43,6 +46,9 @@ typedef struct rt_config {
     const char *decision_log;
     const char *state_dir;
     const char *host_data_from;
+    const char *provider;
+    const char *sim_socket;
+    const char *allow_unbound;
     host_data_source host_data;
     void *host_data_ctx;
     const char *pass[64]; /* runc global options, passed through */
@@ -92,6 +98,24 @@ static sk_err host_data_from_option(void *ctx, uint8_t out[32], sk_diag *diag)
                            "32 bytes", "%zu bytes", rlen);
     }
     memcpy(out, raw, 32);
+    return SK_OK;
+}
+
+/* HOST_DATA from a fresh report of the evidence provider. Inside the guest the report arrives
+ * over the channel the secure processor encrypts with the VMPCK, so no signature check here. */
+static sk_err host_data_from_provider(void *ctx, uint8_t out[32], sk_diag *diag)
+{
+    const rt_config *cfg = ctx;
+    sk_guest_config gc = {.provider = cfg->provider, .sim_socket = cfg->sim_socket};
+    _cleanup_(sk_guest_freep) sk_guest *g = NULL;
+    SK_TRY(sk_guest_open(&gc, &g, diag));
+    static const uint8_t user_data[64] = {0};
+    _cleanup_free_ uint8_t *raw = NULL;
+    size_t raw_len = 0;
+    SK_TRY(sk_guest_get_report(g, user_data, 0, false, &raw, &raw_len, NULL, NULL, diag));
+    sk_snp_report r;
+    SK_TRY(sk_snp_report_parse(raw, raw_len, &r, diag));
+    memcpy(out, r.host_data, 32);
     return SK_OK;
 }
 
@@ -834,7 +858,8 @@ static int cmd_delete(rt_config *cfg, int argc, char **argv)
 static void usage(void)
 {
     printf("usage: sekisho-runtime [--policy FILE] [--runtime-path PATH] [--decision-log FILE]\n"
-           "                       [--state-dir DIR] [--host-data-from FILE|HEX]\n"
+           "                       [--state-dir DIR] [--provider NAME] [--sim-socket PATH]\n"
+           "                       [--host-data-from FILE|HEX] [--allow-unbound yes]\n"
            "                       [runc global options] COMMAND [options] [args]\n\n"
            "An OCI runtime with runc's command line. create, run, exec and kill are checked\n"
            "against the container policy before being forwarded to the real runtime; start,\n"
@@ -846,8 +871,16 @@ static void usage(void)
            "  --decision-log FILE      JSON-lines decision log (else $SEKISHO_DECISION_LOG, else\n"
            "                           /run/sekisho-runtime/decisions.jsonl)\n"
            "  --state-dir DIR          per-container state (default /run/sekisho-runtime)\n"
-           "  --host-data-from V       HOST_DATA fixed at launch: 64 hex digits or a file (raw,\n"
-           "                           hex or base64); SHA-256(policy) must equal it\n");
+           "  --provider NAME          evidence provider for HOST_DATA: tsm, sev-guest or sim\n"
+           "                           (else $SEKISHO_PROVIDER, else tsm or sev-guest if present)\n"
+           "  --sim-socket PATH        socket of the simulated secure processor (provider sim;\n"
+           "                           else $SEKISHO_SIM_SOCKET)\n"
+           "  --host-data-from V       HOST_DATA given instead (forensics, tests): 64 hex digits\n"
+           "                           or a file (raw, hex or base64)\n"
+           "  --allow-unbound yes      outside a confidential VM: run without checking the\n"
+           "                           policy against HOST_DATA (else everything is refused when\n"
+           "                           no provider is found)\n\n"
+           "On every call SHA-256(policy) must equal the HOST_DATA fixed at launch.\n");
 }
 
 static const char *getenv_or(const char *name, const char *dflt)
@@ -863,13 +896,18 @@ int main(int argc, char **argv)
     cfg.runtime_path = getenv_or("SEKISHO_RUNTIME_PATH", "runc");
     cfg.decision_log = getenv_or("SEKISHO_DECISION_LOG", "/run/sekisho-runtime/decisions.jsonl");
     cfg.state_dir = getenv_or("SEKISHO_STATE_DIR", "/run/sekisho-runtime");
-    static const char *const ours[] = {"--policy",    "--runtime-path",   "--decision-log",
-                                       "--state-dir", "--host-data-from", NULL};
+    cfg.provider = getenv("SEKISHO_PROVIDER");
+    cfg.sim_socket = getenv("SEKISHO_SIM_SOCKET");
+    cfg.allow_unbound = getenv("SEKISHO_ALLOW_UNBOUND");
+    static const char *const ours[] = {"--policy",     "--runtime-path",   "--decision-log",
+                                       "--state-dir",  "--host-data-from", "--provider",
+                                       "--sim-socket", "--allow-unbound",  NULL};
     static const char *const runc_values[] = {"--log",  "--log-format", "--root",
                                               "--criu", "--rootless",   NULL};
     static const char *const runc_flags[] = {"--debug", "--systemd-cgroup", NULL};
-    const char **targets[] = {&cfg.policy_path, &cfg.runtime_path, &cfg.decision_log,
-                              &cfg.state_dir, &cfg.host_data_from};
+    const char **targets[] = {&cfg.policy_path, &cfg.runtime_path,   &cfg.decision_log,
+                              &cfg.state_dir,   &cfg.host_data_from, &cfg.provider,
+                              &cfg.sim_socket,  &cfg.allow_unbound};
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];
@@ -947,9 +985,19 @@ int main(int argc, char **argv)
         return fail_diag(err, &diag, cfg.policy_path);
     }
     sk_hex_encode(cfg.policy->sha256, 32, cfg.policy_hex);
+    if (cfg.provider != NULL && cfg.provider[0] == '\0') {
+        cfg.provider = NULL;
+    }
+    bool unbound_ok = cfg.allow_unbound != NULL && (strcmp(cfg.allow_unbound, "yes") == 0 ||
+                                                    strcmp(cfg.allow_unbound, "1") == 0);
     if (cfg.host_data_from != NULL) {
         cfg.host_data = host_data_from_option;
         cfg.host_data_ctx = (void *)cfg.host_data_from;
+    } else if (cfg.provider != NULL || !unbound_ok || access(SK_TSM_DEFAULT_ROOT, F_OK) == 0 ||
+               access(SK_SEV_GUEST_DEFAULT_PATH, F_OK) == 0) {
+        /* In a confidential VM (or when asked): the binding is always checked. */
+        cfg.host_data = host_data_from_provider;
+        cfg.host_data_ctx = &cfg;
     }
     if (cfg.host_data != NULL) {
         uint8_t host_data[32];
@@ -966,6 +1014,10 @@ int main(int argc, char **argv)
             snprintf(r.requested, sizeof(r.requested), "%s", diag.found);
             (void)log_decision(&cfg, cmd, NULL, false, NULL, &r, NULL);
             log_err("refusing everything: %s", msg);
+            if (err == SK_ERR_NOT_FOUND && cfg.host_data == host_data_from_provider) {
+                log_err("no evidence provider: outside a confidential VM, pass --allow-unbound yes "
+                        "(or SEKISHO_ALLOW_UNBOUND=1) to run without the launch binding");
+            }
             sk_container_policy_free(cfg.policy);
             return err == SK_ERR_POLICY ? EXIT_POLICY : fail_diag(err, &diag, "HOST_DATA");
         }

@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include "sekisho/base.h"
 
@@ -51,6 +52,10 @@ json_t *sk_cli_diag_json(sk_err err, const sk_diag *diag);
 /* Read a file or "-" for stdin, refusing more than max bytes. */
 SK_WARN_UNUSED sk_err sk_cli_read_input(const char *path, size_t max, uint8_t **ret,
                                         size_t *ret_len, sk_diag *diag);
+
+/* A time: RFC 3339 UTC (2025-06-01T00:00:00Z), YYYY-MM-DD or @UNIX_SECONDS. Locale-free.
+ * SK_ERR_ARG when malformed. */
+SK_WARN_UNUSED sk_err sk_cli_parse_time(const char *s, time_t *ret);
 
 /* Subcommand entry points (one file each). */
 int sk_cmd_report(int argc, char **argv);

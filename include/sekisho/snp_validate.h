@@ -17,6 +17,7 @@
 
 #include "sekisho/base.h"
 #include "sekisho/snp.h"
+#include "sekisho/token.h"
 
 #define SK_SNP_REFVALS_VERSION  1
 #define SK_SNP_REFVALS_MAX_SIZE (256 * 1024) /* bytes of JSON */
@@ -60,18 +61,10 @@ SK_WARN_UNUSED sk_err sk_snp_refvals_format(const sk_snp_refvals *rv, char **ret
 
 /* ---- violations ---- */
 
-/* AR4SI trustworthiness-vector components, in the order of their CBOR keys (0..7). */
-typedef enum sk_ar4si_component {
-    SK_AR4SI_INSTANCE_IDENTITY = 0,
-    SK_AR4SI_CONFIGURATION = 1,
-    SK_AR4SI_EXECUTABLES = 2,
-    SK_AR4SI_FILE_SYSTEM = 3,
-    SK_AR4SI_HARDWARE = 4,
-    SK_AR4SI_RUNTIME_OPAQUE = 5,
-    SK_AR4SI_STORAGE_OPAQUE = 6,
-    SK_AR4SI_SOURCED_DATA = 7,
-} sk_ar4si_component;
-#define SK_AR4SI_COMPONENTS 8
+/* AR4SI trustworthiness-vector components: the claims of token.h (one enum, so that the
+ * appraisal can use both headers), in the order of their CBOR keys (0..7). */
+typedef sk_ar4si_claim sk_ar4si_component;
+#define SK_AR4SI_COMPONENTS SK_AR4SI__COUNT
 
 /* "instance-identity", "configuration", ... (the JSON keys of the vector). */
 const char *sk_ar4si_component_name(sk_ar4si_component c);

@@ -28,7 +28,7 @@ typedef enum sk_ear_status {
     SK_EAR_CONTRAINDICATED,
 } sk_ear_status;
 
-/* AR4SI trustworthiness claims, in the order the vector is written. */
+/* AR4SI trustworthiness claims, in the order of their EAR CBOR keys (0..7). */
 typedef enum sk_ar4si_claim {
     SK_AR4SI_INSTANCE_IDENTITY = 0,
     SK_AR4SI_CONFIGURATION,
@@ -36,8 +36,8 @@ typedef enum sk_ar4si_claim {
     SK_AR4SI_FILE_SYSTEM,
     SK_AR4SI_HARDWARE,
     SK_AR4SI_RUNTIME_OPAQUE,
-    SK_AR4SI_SOURCED_DATA,
     SK_AR4SI_STORAGE_OPAQUE,
+    SK_AR4SI_SOURCED_DATA,
     SK_AR4SI__COUNT,
 } sk_ar4si_claim;
 
@@ -59,6 +59,7 @@ typedef struct sk_ear_result {
     char *policy_id;         /* ear.appraisal-policy-id; NULL omits it */
     json_t *annotated;       /* ear.veraison.annotated-evidence (object) or NULL */
     json_t *reasons;         /* array of {check, field, offset?, expected, found, detail} */
+    json_t *extra;           /* private submod claims ("ear.sekisho.*"), object or NULL */
 } sk_ear_result;
 
 void sk_ear_result_init(sk_ear_result *r);

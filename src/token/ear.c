@@ -18,8 +18,8 @@
 
 static const char *const status_names[] = {"none", "affirming", "warning", "contraindicated"};
 static const char *const claim_names[SK_AR4SI__COUNT] = {
-    "instance-identity", "configuration",  "executables",  "file-system",
-    "hardware",          "runtime-opaque", "sourced-data", "storage-opaque",
+    "instance-identity", "configuration",  "executables",    "file-system",
+    "hardware",          "runtime-opaque", "storage-opaque", "sourced-data",
 };
 
 const char *sk_ear_status_name(sk_ear_status s)
@@ -56,6 +56,7 @@ void sk_ear_result_clear(sk_ear_result *r)
     free(r->policy_id);
     json_decref(r->annotated);
     json_decref(r->reasons);
+    json_decref(r->extra);
     sk_ear_result_init(r);
 }
 
@@ -141,6 +142,18 @@ sk_err sk_ear_claims(const sk_ear_result *r, const sk_ear_issue_opts *o, json_t 
     if (r->annotated != NULL &&
         json_object_set(sub, "ear.veraison.annotated-evidence", r->annotated) != 0) {
         return SK_ERR_NOMEM;
+    }
+    /* Private claims: only "ear.sekisho.*" names, so they can never shadow a standard one. */
+    const char *key;
+    json_t *val;
+    json_object_foreach (r->extra, key, val) {
+        if (strncmp(key, "ear.sekisho.", 12) != 0) {
+            return sk_diag_set(diag, SK_ERR_ARG, EAR_CHECK, "submod", SIZE_MAX,
+                               "private claims named ear.sekisho.*", "%.64s", key);
+        }
+        if (json_object_set(sub, key, val) != 0) {
+            return SK_ERR_NOMEM;
+        }
     }
     _cleanup_json_ json_t *c =
         json_pack("{s:s, s:I, s:I, s:{s:s, s:s}, s:{s:O}}", "eat_profile",
@@ -242,6 +255,21 @@ sk_err sk_ear_parse(const json_t *claims, const char *submod, sk_ear_result *ret
     }
     json_t *ann = json_object_get(sub, "ear.veraison.annotated-evidence");
     r.annotated = ann != NULL ? json_incref(ann) : NULL;
+    const char *key;
+    json_t *val;
+    json_object_foreach (sub, key, val) {
+        if (strncmp(key, "ear.sekisho.", 12) != 0) {
+            continue;
+        }
+        if (r.extra == NULL && (r.extra = json_object()) == NULL) {
+            sk_ear_result_clear(&r);
+            return SK_ERR_NOMEM;
+        }
+        if (json_object_set(r.extra, key, val) != 0) {
+            sk_ear_result_clear(&r);
+            return SK_ERR_NOMEM;
+        }
+    }
     json_t *reasons = json_object_get(claims, "ear.sekisho.reasons");
     r.reasons = json_is_array(reasons) ? json_incref(reasons) : NULL;
     const char *nonce;

@@ -22,7 +22,7 @@ if "$SK" token verify --require-exp "$SK_VECTORS/ear/testJWT.jwt" \
     --jwks "$SK_VECTORS/ear/testPKey.jwk.json" 2>/dev/null; then fail "--require-exp"; fi
 
 "$SK" serve --listen 127.0.0.1:0 --state-dir "$work/state" --port-file "$work/port" \
-    --token-lifetime 600 2>"$work/serve.log" &
+    --token-lifetime 600 --offline --verify-time 2026-07-01 2>"$work/serve.log" &
 pid=$!
 for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.1; done
 [ -s "$work/port" ] || { cat "$work/serve.log"; fail "server did not start"; }
@@ -48,8 +48,24 @@ grep -q '"status":404' "$work/out" || fail "problem json"
     || fail "refval without token"
 [ "$(code -X PUT -H "Authorization: Bearer wrong-token-xxxxxxxx" --data '{}' \
     "$base/v1/reference-values/prod")" = 401 ] || fail "refval with a wrong token"
+cat >"$work/refvals.json" <<'JSON'
+{"version": 1, "name": "prod", "measurement": "any", "host_data": "any", "report_data": "any",
+ "id_key_digest": "any", "author_key_digest": "any", "family_id": "any", "image_id": "any",
+ "chip_id": "any", "vmpl": [0], "minimum_guest_svn": "any",
+ "minimum_tcb": {"bootloader": 10, "tee": 0, "snp": 23, "microcode": 84},
+ "minimum_launch_tcb": "any", "minimum_firmware": "1.55", "product": ["Genoa"],
+ "signer": ["VCEK"], "require_smt_disabled": "any", "require_single_socket": "any"}
+JSON
+[ "$(code -X PUT -H "Authorization: Bearer $admin" --data-binary @"$work/refvals.json" \
+    "$base/v1/reference-values/prod")" = 200 ] || { cat "$work/out"; fail "refval put"; }
+# Not valid reference values: 400, the problem names the JSON path, what was expected and found.
 [ "$(code -X PUT -H "Authorization: Bearer $admin" --data '{"measurement":"any"}' \
-    "$base/v1/reference-values/prod")" = 200 ] || fail "refval put"
+    "$base/v1/reference-values/bad")" = 400 ] || fail "invalid refval accepted"
+grep -q '"field"' "$work/out" && grep -q '"expected"' "$work/out" || fail "refval 400 detail"
+sed 's/"minimum_firmware": "1.55"/"minimum_firmware": "one"/' "$work/refvals.json" >"$work/rv-bad"
+[ "$(code -X PUT -H "Authorization: Bearer $admin" --data-binary @"$work/rv-bad" \
+    "$base/v1/reference-values/bad")" = 400 ] || fail "bad minimum_firmware accepted"
+grep -q '"field":"minimum_firmware"' "$work/out" || { cat "$work/out"; fail "refval 400 field"; }
 [ "$(code -X PUT -H "Authorization: Bearer $admin" --data '[1]' \
     "$base/v1/reference-values/prod")" = 400 ] || fail "refval not an object"
 [ "$(code -H "Authorization: Bearer $admin" "$base/v1/reference-values/prod")" = 200 ] \
@@ -62,6 +78,12 @@ grep -q measurement "$work/out" || fail "refval body"
 [ "$(code -H "Authorization: Bearer $admin" "$base/v1/audit")" = 200 ] || fail audit
 grep -q reference-values.put "$work/out" || fail "audit entry"
 [ "$(code "$base/v1/audit")" = 401 ] || fail "audit without token"
+
+# Collateral-cache counters are exported.
+[ "$(code "$base/metrics")" = 200 ] || fail metrics
+grep -q '^sekisho_cache_hits_total ' "$work/out" && grep -q '^sekisho_cache_misses_total ' \
+    "$work/out" || fail "metrics cache counters"
+"$SK" serve --help | grep -q -- --trust-sim-root || fail "serve --help"
 
 # Limits: body 413, URI 414, headers 431.
 head -c 300000 /dev/zero | tr '\0' 'a' >"$work/big"

@@ -4,8 +4,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "sekisho/appraise.h"
 #include "sekisho/json.h"
 #include "sekisho/service.h"
+#include "sekisho/snp_certs.h"
+#include "sekisho/x509.h"
 #include "sk_test.h"
 
 static sk_err test_appraise(void *ctx, const sk_evidence_in *in, sk_ear_result *ret, sk_diag *diag)
@@ -18,6 +21,15 @@ static sk_err test_appraise(void *ctx, const sk_evidence_in *in, sk_ear_result *
     ret->tv[SK_AR4SI_HARDWARE] = 2;
     return SK_OK;
 }
+
+/* Values open, security switches at their safe defaults. */
+static const char open_refvals[] =
+    "{\"version\": 1, \"name\": \"default\", \"measurement\": \"any\", \"host_data\": \"any\","
+    " \"report_data\": \"any\", \"id_key_digest\": \"any\", \"author_key_digest\": \"any\","
+    " \"family_id\": \"any\", \"image_id\": \"any\", \"chip_id\": \"any\", \"vmpl\": \"any\","
+    " \"minimum_guest_svn\": \"any\", \"minimum_tcb\": \"any\", \"minimum_launch_tcb\": \"any\","
+    " \"minimum_firmware\": \"any\", \"product\": \"any\", \"signer\": \"any\","
+    " \"require_smt_disabled\": \"any\", \"require_single_socket\": \"any\"}";
 
 static size_t on_data(char *p, size_t sz, size_t n, void *arg)
 {
@@ -50,7 +62,10 @@ static long http(const char *method, const char *url, const char *body, const ch
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_cleanup(c);
     curl_slist_free_all(h);
-    *ret = json_loadb((const char *)b.data, b.len, 0, NULL);
+    *ret = json_loadb((const char *)b.data, b.len, JSON_DECODE_ANY, NULL);
+    if (*ret == NULL) {
+        *ret = json_stringn((const char *)b.data, b.len); /* /metrics is text */
+    }
     sk_buf_free(&b);
     return code;
 }
@@ -94,7 +109,17 @@ static void test_attest_flow(void **state)
     snprintf(base, sizeof(base), "http://127.0.0.1:%u", sk_server_port(s));
     json_t *j = NULL;
     snprintf(url, sizeof(url), "%s/v1/reference-values/default", base);
-    assert_int_equal(http("PUT", url, "{\"m\":\"any\"}", "admin-token-for-tests", &j), 200);
+    assert_int_equal(http("PUT", url, open_refvals, "admin-token-for-tests", &j), 200);
+    json_decref(j);
+    /* A set that is not valid reference values is refused, naming the JSON path. */
+    assert_int_equal(http("PUT", url, "{\"m\":\"any\"}", "admin-token-for-tests", &j), 400);
+    assert_int_equal(json_integer_value(json_object_get(j, "status")), 400);
+    assert_true(strlen(json_string_value(json_object_get(j, "field"))) > 0);
+    json_decref(j);
+    assert_int_equal(
+        http("PUT", url, "{\"version\": 1, \"measurement\": \"xyz\"}", "admin-token-for-tests", &j),
+        400);
+    assert_string_equal(json_string_value(json_object_get(j, "field")), "measurement");
     json_decref(j);
     snprintf(url, sizeof(url), "%s/v1/challenge", base);
     assert_int_equal(http("POST", url, NULL, NULL, &j), 200);
@@ -151,10 +176,74 @@ static void test_attest_flow(void **state)
     free(dir);
 }
 
+/*
+ * The real appraisal plugged into a running server: its collateral-cache events reach /metrics.
+ * (A nonce-bound round trip needs freshly signed reports: the simulated secure processor.)
+ */
+static void test_real_appraisal_metrics(void **state)
+{
+    (void)state;
+    char *dir = sk_test_tmpdir();
+    sk_snp_trust *trust = NULL;
+    sk_diag d;
+    sk_assert_ok(sk_snp_trust_new_genuine(&trust, &d), &d);
+    sk_appraiser_opts ao = {.trust = trust, .at = 1782864000 /* 2026-07-01 */};
+    sk_appraiser *a = NULL;
+    sk_assert_ok(sk_appraiser_new(&ao, &a), NULL);
+    sk_server_config cfg = {.state_dir = dir,
+                            .admin_token = "admin-token-for-tests",
+                            .appraise = sk_appraise_snp,
+                            .appraise_ctx = a};
+    sk_server *s = NULL;
+    sk_assert_ok(sk_server_start(&cfg, &s, &d), &d);
+    sk_appraiser_attach_server(a, s);
+
+    size_t n;
+    uint8_t *rep = sk_test_vector("snp/genoa-v3/report.bin", &n);
+    uint8_t *pem = sk_test_vector("snp/genoa-v3/vcek.pem", &n);
+    sk_cert *cert = NULL;
+    sk_assert_ok(sk_cert_from_pem((const char *)pem, n, &cert, &d), &d);
+    sk_evidence_in in;
+    memset(&in, 0, sizeof(in));
+    in.report = rep;
+    in.report_len = SK_SNP_REPORT_SIZE;
+    in.certs[0].der = (uint8_t *)sk_cert_der(cert, &in.certs[0].len);
+    in.n_certs = 1;
+    in.policy_name = "default";
+    json_t *rv = json_loads(open_refvals, 0, NULL);
+    in.reference_values = rv;
+    for (int i = 0; i < 2; i++) {
+        sk_ear_result r;
+        sk_ear_result_init(&r);
+        sk_assert_ok(sk_appraise_snp(a, &in, &r, &d), &d);
+        assert_int_equal(r.status, SK_EAR_AFFIRMING);
+        sk_ear_result_clear(&r);
+    }
+    char url[128];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/metrics", sk_server_port(s));
+    json_t *j = NULL;
+    assert_int_equal(http("GET", url, NULL, NULL, &j), 200);
+    const char *text = json_string_value(j);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "sekisho_cache_misses_total 1\n"));
+    assert_non_null(strstr(text, "sekisho_cache_hits_total 1\n"));
+    json_decref(j);
+    json_decref(rv);
+    sk_cert_free(cert);
+    free(pem);
+    free(rep);
+    sk_server_stop(s);
+    sk_appraiser_free(a);
+    sk_snp_trust_free(trust);
+    sk_test_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_attest_flow),
+        cmocka_unit_test(test_real_appraisal_metrics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -149,4 +150,53 @@ sk_err sk_cli_read_input(const char *path, size_t max, uint8_t **ret, size_t *re
         sk_buf_put(&b, chunk, (size_t)n);
     }
     return sk_buf_steal(&b, ret, ret_len);
+}
+
+static int digits(const char *s, int n, int *ret)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return -1;
+        }
+        v = v * 10 + (s[i] - '0');
+    }
+    *ret = v;
+    return 0;
+}
+
+/* RFC 3339 UTC ("...Z"), YYYY-MM-DD, or @seconds. Locale-free. */
+sk_err sk_cli_parse_time(const char *s, time_t *ret)
+{
+    if (s[0] == '@') {
+        uint64_t v;
+        SK_TRY(sk_parse_u64(s + 1, (uint64_t)INT64_MAX, &v));
+        *ret = (time_t)v;
+        return SK_OK;
+    }
+    size_t n = strlen(s);
+    struct tm tm = {0};
+    int y, mo, d, h = 0, mi = 0, se = 0;
+    if (n < 10 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' ||
+        digits(s + 8, 2, &d)) {
+        return SK_ERR_ARG;
+    }
+    if (n > 10) {
+        if (n != 20 || (s[10] != 'T' && s[10] != 't') || digits(s + 11, 2, &h) || s[13] != ':' ||
+            digits(s + 14, 2, &mi) || s[16] != ':' || digits(s + 17, 2, &se) ||
+            (s[19] != 'Z' && s[19] != 'z')) {
+            return SK_ERR_ARG;
+        }
+    }
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) {
+        return SK_ERR_ARG;
+    }
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = se;
+    *ret = timegm(&tm);
+    return SK_OK;
 }

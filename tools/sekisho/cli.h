@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include "sekisho/base.h"
 
@@ -61,6 +62,9 @@ struct sk_guest;
 SK_WARN_UNUSED sk_err sk_cli_guest_open(const char *provider, const char *socket,
                                         const char *device, const char *tsm_root,
                                         struct sk_guest **ret, sk_diag *diag);
+/* A time: RFC 3339 UTC (2025-06-01T00:00:00Z), YYYY-MM-DD or @UNIX_SECONDS. Locale-free.
+ * SK_ERR_ARG when malformed. */
+SK_WARN_UNUSED sk_err sk_cli_parse_time(const char *s, time_t *ret);
 
 /* Subcommand entry points (one file each). */
 int sk_cmd_report(int argc, char **argv);

@@ -58,55 +58,6 @@ static void verify_usage(FILE *out)
             "missing or unfetchable, 4 revoked, 5 validation failed.\n");
 }
 
-static int digits(const char *s, int n, int *ret)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return -1;
-        }
-        v = v * 10 + (s[i] - '0');
-    }
-    *ret = v;
-    return 0;
-}
-
-/* RFC 3339 UTC ("...Z"), YYYY-MM-DD, or @seconds. Locale-free. */
-static sk_err parse_time(const char *s, time_t *ret)
-{
-    if (s[0] == '@') {
-        uint64_t v;
-        SK_TRY(sk_parse_u64(s + 1, (uint64_t)INT64_MAX, &v));
-        *ret = (time_t)v;
-        return SK_OK;
-    }
-    size_t n = strlen(s);
-    struct tm tm = {0};
-    int y, mo, d, h = 0, mi = 0, se = 0;
-    if (n < 10 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' ||
-        digits(s + 8, 2, &d)) {
-        return SK_ERR_ARG;
-    }
-    if (n > 10) {
-        if (n != 20 || (s[10] != 'T' && s[10] != 't') || digits(s + 11, 2, &h) || s[13] != ':' ||
-            digits(s + 14, 2, &mi) || s[16] != ':' || digits(s + 17, 2, &se) ||
-            (s[19] != 'Z' && s[19] != 'z')) {
-            return SK_ERR_ARG;
-        }
-    }
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) {
-        return SK_ERR_ARG;
-    }
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = se;
-    *ret = timegm(&tm);
-    return SK_OK;
-}
-
 /* Built-in default appraisal: values open, security switches at their safe defaults. */
 static const char default_refvals[] =
     "{\"version\": 1, \"name\": \"default\", \"measurement\": \"any\", \"host_data\": \"any\","
@@ -265,7 +216,7 @@ int sk_cmd_report_verify(int argc, char **argv)
 
     sk_snp_verify_opts vopts = {
         .at = time(NULL), .require_crl = a.require_crl, .kds_url = a.kds_url};
-    if (a.at != NULL && parse_time(a.at, &vopts.at) != SK_OK) {
+    if (a.at != NULL && sk_cli_parse_time(a.at, &vopts.at) != SK_OK) {
         return sk_cli_usage("sekisho report verify",
                             "--at '%s': expected 2025-06-01T00:00:00Z, 2025-06-01 or @SECONDS",
                             a.at);

@@ -1,15 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* sekisho serve: the attestation service, until SIGTERM or SIGINT. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "sekisho/appraise.h"
+#include "sekisho/fetch.h"
 #include "sekisho/json.h"
 #include "sekisho/service.h"
+#include "sekisho/snp_certs.h"
+
+#define SIM_ROOTS_MAX  8
+#define SIM_ROOT_INPUT (1024u * 1024)
 
 static volatile sig_atomic_t stop_requested;
 
@@ -21,17 +29,35 @@ static void on_signal(int sig)
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: sekisho serve --state-dir DIR [options]\n\n"
-                 "  --listen ADDR:PORT      listen address (default 127.0.0.1:8080; port 0 = any)\n"
-                 "  --state-dir DIR         keys, admin token, state.db (created 0700)\n"
-                 "  --config FILE           JSON config: listen, state_dir, token_lifetime,\n"
-                 "                          nonce_lifetime, threads, max_body, issuer, developer\n"
-                 "  --token-lifetime SECS   EAR token lifetime (default 300)\n"
-                 "  --threads N             worker threads (default 4)\n"
-                 "  --issuer URL            base URL in the OpenID metadata\n"
-                 "  --port-file FILE        write the bound port there once listening\n"
-                 "  --json                  print the startup line as JSON\n\n"
-                 "The admin token comes from $SEKISHO_ADMIN_TOKEN or DIR/admin-token (created).\n");
+    fprintf(out,
+            "usage: sekisho serve --state-dir DIR [options]\n\n"
+            "  --listen ADDR:PORT      listen address (default 127.0.0.1:8080; port 0 = any)\n"
+            "  --state-dir DIR         keys, admin token, state.db (created 0700)\n"
+            "  --config FILE           JSON config: listen, state_dir, token_lifetime,\n"
+            "                          nonce_lifetime, threads, max_body, issuer, developer\n"
+            "  --token-lifetime SECS   EAR token lifetime (default 300)\n"
+            "  --threads N             worker threads (default 4)\n"
+            "  --issuer URL            base URL in the OpenID metadata\n"
+            "  --port-file FILE        write the bound port there once listening\n"
+            "  --json                  print the startup line as JSON\n\n"
+            "SEV-SNP appraisal (POST /v1/attest/sev-snp):\n"
+            "  --trust-sim-root FILE   also trust a simulated root hierarchy (PEM bundle ARK,\n"
+            "                          ASK[, ASVK] from 'sekisho sim init'; repeatable);\n"
+            "                          tokens for such evidence say ear.sekisho.simulated\n"
+            "                          and reference values refuse it unless allow_simulated\n"
+            "  --kds-cache DIR         cache of VCEKs/CRLs fetched from AMD's key distribution\n"
+            "                          service (default DIR/kds-cache)\n"
+            "  --offline               never use the network: a VCEK must be sent with the\n"
+            "                          evidence or be in the cache\n"
+            "  --kds-url URL           key distribution service (a mirror); default\n"
+            "                          https://kdsintf.amd.com\n"
+            "  --verify-time TIME      verify certificates at this time instead of now\n"
+            "                          (tests and forensics only): 2025-06-01T00:00:00Z,\n"
+            "                          2025-06-01 or @UNIX_SECONDS\n\n"
+            "The admin token comes from $SEKISHO_ADMIN_TOKEN or DIR/admin-token (created).\n"
+            "Reference-value sets are managed with PUT/GET/DELETE /v1/reference-values/NAME\n"
+            "(docs/reference-values.md); an attestation names one with \"policy\" (default\n"
+            "\"default\").\n");
 }
 
 static int split_listen(const char *s, char *addr, size_t n, uint16_t *port)
@@ -56,6 +82,56 @@ static int split_listen(const char *s, char *addr, size_t n, uint16_t *port)
     return 0;
 }
 
+static int setup_appraisal(const sk_server_config *cfg, const char *const *sim_roots, size_t n_sim,
+                           const char *kds_cache, const char *kds_url, bool offline,
+                           time_t verify_time, char *cache, size_t cache_len, sk_snp_trust **trust,
+                           sk_fetcher **fetcher, sk_appraiser **appraiser)
+{
+    sk_diag diag;
+    sk_diag_clear(&diag);
+    sk_err err = sk_snp_trust_new_genuine(trust, &diag);
+    if (err != SK_OK) {
+        return sk_cli_fail(err, &diag, "loading the pinned AMD roots");
+    }
+    for (size_t i = 0; i < n_sim; i++) {
+        _cleanup_free_ uint8_t *pem = NULL;
+        size_t pem_len = 0;
+        err = sk_file_read(sim_roots[i], SIM_ROOT_INPUT, &pem, &pem_len, &diag);
+        if (err == SK_OK) {
+            err = sk_snp_trust_add_pem_bundle(*trust, SK_SNP_PRODUCT_UNKNOWN, (const char *)pem,
+                                              pem_len, true, &diag);
+        }
+        if (err != SK_OK) {
+            return sk_cli_fail(err, &diag, "--trust-sim-root %s", sim_roots[i]);
+        }
+        fprintf(stderr, "sekisho: WARNING: trusting the simulated root hierarchy in %s\n",
+                sim_roots[i]);
+    }
+    if (kds_cache == NULL) {
+        /* The state directory first, so that its kds-cache can be made inside it (0700). */
+        if (mkdir(cfg->state_dir, 0700) != 0 && errno != EEXIST) {
+            return sk_cli_fail(SK_ERR_IO, NULL, "creating %s", cfg->state_dir);
+        }
+        int n = snprintf(cache, cache_len, "%s/kds-cache", cfg->state_dir);
+        if (n < 0 || (size_t)n >= cache_len) {
+            return sk_cli_usage("sekisho serve", "--state-dir too long");
+        }
+        kds_cache = cache;
+    }
+    sk_fetch_curl_opts fo = {.cache_dir = kds_cache, .offline = offline};
+    err = sk_fetch_curl_new(&fo, fetcher, &diag);
+    if (err != SK_OK) {
+        return sk_cli_fail(err, &diag, "setting up the KDS fetcher (cache %s)", kds_cache);
+    }
+    sk_appraiser_opts ao = {
+        .trust = *trust, .fetcher = *fetcher, .kds_url = kds_url, .at = (int64_t)verify_time};
+    err = sk_appraiser_new(&ao, appraiser);
+    if (err != SK_OK) {
+        return sk_cli_fail(err, NULL, "setting up the appraisal");
+    }
+    return SK_EXIT_OK;
+}
+
 int sk_cmd_serve(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -67,12 +143,21 @@ int sk_cmd_serve(int argc, char **argv)
         {"issuer", required_argument, NULL, 'i'},
         {"port-file", required_argument, NULL, 'p'},
         {"json", no_argument, NULL, 'j'},
+        {"trust-sim-root", required_argument, NULL, 'S'},
+        {"kds-cache", required_argument, NULL, 'K'},
+        {"offline", no_argument, NULL, 'O'},
+        {"kds-url", required_argument, NULL, 'U'},
+        {"verify-time", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     sk_server_config cfg = {0};
     const char *listen = NULL, *config = NULL, *port_file = NULL;
-    bool json = false;
+    bool json = false, offline = false;
+    const char *sim_roots[SIM_ROOTS_MAX];
+    size_t n_sim = 0;
+    const char *kds_cache = NULL, *kds_url = NULL;
+    time_t verify_time = 0;
     uint64_t v;
     int c;
     json_t *conf = NULL;
@@ -107,6 +192,29 @@ int sk_cmd_serve(int argc, char **argv)
             break;
         case 'j':
             json = true;
+            break;
+        case 'S':
+            if (n_sim >= SIM_ROOTS_MAX) {
+                return sk_cli_usage("sekisho serve", "at most %d --trust-sim-root", SIM_ROOTS_MAX);
+            }
+            sim_roots[n_sim++] = optarg;
+            break;
+        case 'K':
+            kds_cache = optarg;
+            break;
+        case 'O':
+            offline = true;
+            break;
+        case 'U':
+            kds_url = optarg;
+            break;
+        case 'T':
+            if (sk_cli_parse_time(optarg, &verify_time) != SK_OK || verify_time <= 0) {
+                return sk_cli_usage("sekisho serve",
+                                    "--verify-time '%s': expected 2025-06-01T00:00:00Z, "
+                                    "2025-06-01 or @SECONDS",
+                                    optarg);
+            }
             break;
         case 'h':
             usage(stdout);
@@ -166,8 +274,20 @@ int sk_cmd_serve(int argc, char **argv)
     }
     cfg.listen_addr = addr;
     cfg.admin_token = getenv("SEKISHO_ADMIN_TOKEN");
-    /* The appraisal (SNP verify + validate) is connected here by the integrator. */
-    cfg.appraise = NULL;
+
+    /* The SEV-SNP appraisal: pinned AMD roots (+ simulated ones when asked), KDS fetcher. */
+    _cleanup_(sk_snp_trust_freep) sk_snp_trust *trust = NULL;
+    _cleanup_(sk_fetch_curl_freep) sk_fetcher *fetcher = NULL;
+    _cleanup_(sk_appraiser_freep) sk_appraiser *appraiser = NULL;
+    char cache[4096];
+    int rc = setup_appraisal(&cfg, sim_roots, n_sim, kds_cache, kds_url, offline, verify_time,
+                             cache, sizeof(cache), &trust, &fetcher, &appraiser);
+    if (rc != SK_EXIT_OK) {
+        json_decref(conf);
+        return rc;
+    }
+    cfg.appraise = sk_appraise_snp;
+    cfg.appraise_ctx = appraiser;
 
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -180,6 +300,7 @@ int sk_cmd_serve(int argc, char **argv)
         json_decref(conf);
         return sk_cli_fail(err, &diag, "serve");
     }
+    sk_appraiser_attach_server(appraiser, srv);
     unsigned port = sk_server_port(srv);
     if (port_file != NULL) {
         char text[16];

@@ -47,6 +47,8 @@ const char *sk_ar4si_component_name(sk_ar4si_component c)
         return "storage-opaque";
     case SK_AR4SI_SOURCED_DATA:
         return "sourced-data";
+    case SK_AR4SI__COUNT:
+        break;
     }
     return "unknown";
 }

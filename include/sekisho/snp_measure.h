@@ -107,8 +107,14 @@ void sk_snp_gctx_init(sk_snp_gctx *g, const uint8_t *seed /* NULL or 48 bytes */
 /* contents: SHA-384 of the page for NORMAL/VMSA, NULL (48 zero bytes) for the other types. */
 void sk_snp_gctx_update(sk_snp_gctx *g, sk_snp_page_type type, uint64_t gpa,
                         const uint8_t *contents);
-/* NORMAL pages for len bytes at gpa; len must be a multiple of 4 KiB. */
+/*
+ * NORMAL pages for len bytes at gpa; len must be a multiple of 4 KiB. From 256 KiB on, the
+ * pages' SHA-384 are computed by sk_snp_hash_workers(len) threads before the chain runs; the
+ * result is the same either way (a thread or the buffer that cannot be had means fewer threads).
+ */
 void sk_snp_gctx_update_normal(sk_snp_gctx *g, uint64_t gpa, const uint8_t *data, size_t len);
+/* Threads (the caller included) that sk_snp_gctx_update_normal uses for len bytes: 1..8. */
+size_t sk_snp_hash_workers(size_t len);
 
 typedef struct sk_snp_measure_params {
     const sk_ovmf *ovmf;

@@ -151,6 +151,85 @@ static void test_ovmf_hash(void **state)
     assert_hex(h, sizeof(h), OVMF_HASH_AMDSEV);
 }
 
+/* The chain built one page at a time with sk_snp_gctx_update: the reference for the fast path. */
+static void chain_by_page(const uint8_t *data, size_t len, uint64_t gpa, uint8_t ret[48])
+{
+    sk_snp_gctx g;
+    sk_snp_gctx_init(&g, NULL);
+    for (size_t off = 0; off < len; off += SK_SNP_PAGE_SIZE) {
+        uint8_t h[SK_SHA384_LEN];
+        sk_sha384(data + off, SK_SNP_PAGE_SIZE, h);
+        sk_snp_gctx_update(&g, SK_SNP_PAGE_NORMAL, gpa + off, h);
+    }
+    memcpy(ret, g.ld, SK_SNP_LD_LEN);
+}
+
+/*
+ * Images large enough for the threaded page hashing (every page different, page counts that do
+ * not split evenly) give the digest of the page-by-page chain, and so does the sequential
+ * fallback when the digest buffer cannot be allocated.
+ */
+static void test_parallel_pages(void **state)
+{
+    (void)state;
+    static const size_t pages[] = {1, 63, 64, 65, 257, 1021, 2048};
+    size_t max = 2048 * SK_SNP_PAGE_SIZE;
+    _cleanup_free_ uint8_t *data = sk_malloc(max);
+    assert_non_null(data);
+    uint32_t x = 0x12345678u;
+    for (size_t i = 0; i < max; i++) {
+        x = x * 1103515245u + 12345u;
+        data[i] = (uint8_t)(x >> 24);
+    }
+    assert_int_equal(sk_snp_hash_workers(SK_SNP_PAGE_SIZE), 1);
+    assert_int_equal(sk_snp_hash_workers(63 * SK_SNP_PAGE_SIZE), 1);
+    assert_true(sk_snp_hash_workers(max) >= 1 && sk_snp_hash_workers(max) <= 8);
+    for (size_t i = 0; i < SK_ARRAY_SIZE(pages); i++) {
+        size_t len = pages[i] * SK_SNP_PAGE_SIZE;
+        uint64_t gpa = (1ull << 32) - len;
+        uint8_t want[SK_SNP_LD_LEN], got[SK_SNP_LD_LEN];
+        chain_by_page(data, len, gpa, want);
+
+        sk_snp_gctx g;
+        sk_snp_gctx_init(&g, NULL);
+        sk_snp_gctx_update_normal(&g, gpa, data, len);
+        assert_memory_equal(g.ld, want, SK_SNP_LD_LEN);
+
+        sk_snp_gctx_init(&g, NULL);
+        sk_alloc_fail_after(1);
+        sk_snp_gctx_update_normal(&g, gpa, data, len);
+        sk_alloc_fail_after(0);
+        memcpy(got, g.ld, SK_SNP_LD_LEN);
+        assert_memory_equal(got, want, SK_SNP_LD_LEN);
+    }
+}
+
+/* A 4 MiB firmware (zeros, then the AmdSev fixture's page) measured through the parser. */
+static void test_large_image(void **state)
+{
+    (void)state;
+    size_t flen, len = 4u << 20;
+    _cleanup_free_ uint8_t *fixture = sk_test_vector(AMDSEV, &flen);
+    _cleanup_free_ uint8_t *img = sk_calloc(1, len);
+    assert_non_null(img);
+    memcpy(img + len - flen, fixture, flen);
+    sk_ovmf ovmf;
+    sk_assert_ok(sk_ovmf_parse(img, len, NULL, &ovmf), NULL);
+    uint8_t want[SK_SNP_LD_LEN], got[SK_SNP_LD_LEN];
+    chain_by_page(img, len, ovmf.gpa, want);
+    sk_snp_ovmf_hash(&ovmf, got);
+    assert_memory_equal(got, want, SK_SNP_LD_LEN);
+
+    /* The full measurement equals the one seeded with that hash. */
+    sk_snp_measure_params p = {
+        .ovmf = &ovmf, .vcpus = 2, .vcpu_sig = EPYC_V4, .guest_features = 0x21};
+    uint8_t ld[SK_SNP_LD_LEN], ld_seeded[SK_SNP_LD_LEN];
+    sk_assert_ok(sk_snp_measure(&p, NULL, ld), NULL);
+    p.ovmf_hash = want;
+    sk_assert_ok(sk_snp_measure(&p, NULL, ld_seeded), NULL);
+    assert_memory_equal(ld, ld_seeded, SK_SNP_LD_LEN);
+}
+
 /* Reference §4.3: the sections of the AmdSev fixture, in table order. */
 static void test_parse_fixture(void **state)
 {
@@ -427,12 +506,13 @@ static void test_key_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table_vectors), cmocka_unit_test(test_extra_vectors),
-        cmocka_unit_test(test_ovmf_hash),     cmocka_unit_test(test_parse_fixture),
-        cmocka_unit_test(test_hashes_table),  cmocka_unit_test(test_vmsa_layout),
-        cmocka_unit_test(test_vcpu_types),    cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_truncation),    cmocka_unit_test(test_flip_bytes),
-        cmocka_unit_test(test_id_block),      cmocka_unit_test(test_key_errors),
+        cmocka_unit_test(test_table_vectors),  cmocka_unit_test(test_extra_vectors),
+        cmocka_unit_test(test_ovmf_hash),      cmocka_unit_test(test_parse_fixture),
+        cmocka_unit_test(test_hashes_table),   cmocka_unit_test(test_vmsa_layout),
+        cmocka_unit_test(test_vcpu_types),     cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_truncation),     cmocka_unit_test(test_flip_bytes),
+        cmocka_unit_test(test_id_block),       cmocka_unit_test(test_key_errors),
+        cmocka_unit_test(test_parallel_pages), cmocka_unit_test(test_large_image),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -83,7 +83,8 @@ SK_WARN_UNUSED sk_err sk_snp_trust_add_root(sk_snp_trust *trust, sk_snp_product 
                                             bool simulated, sk_diag *diag);
 /*
  * Same from a PEM bundle of 2 or 3 certificates in any order: the self-signed one is the ARK,
- * a CN starting "SEV-VLEK-" is the ASVK, the other the ASK.
+ * a CN starting "SEV-VLEK-" is the ASVK, the other the ASK. SK_SNP_PRODUCT_UNKNOWN: the product
+ * named by the ARK's subject CN ("ARK-Milan", "ARK-Genoa", "ARK-Turin").
  */
 SK_WARN_UNUSED sk_err sk_snp_trust_add_pem_bundle(sk_snp_trust *trust, sk_snp_product product,
                                                   const char *pem, size_t len, bool simulated,

@@ -11,7 +11,6 @@
 #include "sekisho/snp_certs.h"
 #include "sekisho/snp_validate.h"
 #include "sekisho/snp_verify.h"
-#include "sekisho/x509.h"
 
 #define CERT_INPUT_MAX (1024u * 1024)
 
@@ -66,27 +65,6 @@ static const char default_refvals[] =
     " \"minimum_guest_svn\": \"any\", \"minimum_tcb\": \"any\", \"minimum_launch_tcb\": \"any\","
     " \"minimum_firmware\": \"any\", \"product\": \"any\", \"signer\": \"any\","
     " \"require_smt_disabled\": \"any\", \"require_single_socket\": \"any\"}";
-
-/* The product a root bundle is for, from its ARK's subject ("ARK-Milan"). */
-static sk_err root_product(const char *pem, size_t len, sk_snp_product *ret, sk_diag *diag)
-{
-    sk_cert **certs = NULL;
-    size_t count = 0;
-    SK_TRY(sk_cert_bundle_from_pem(pem, len, &certs, &count, diag));
-    sk_err err = sk_diag_set(diag, SK_ERR_CERT_INVALID, "trust.sim-root", "ARK subject CN",
-                             SIZE_MAX, "ARK-Milan, ARK-Genoa or ARK-Turin", "no such certificate");
-    for (size_t i = 0; i < count; i++) {
-        char cn[64];
-        if (sk_cert_subject_cn(certs[i], cn, sizeof(cn)) == SK_OK && strncmp(cn, "ARK-", 4) == 0 &&
-            sk_snp_product_parse(cn + 4, ret) == SK_OK) {
-            sk_diag_clear(diag);
-            err = SK_OK;
-            break;
-        }
-    }
-    sk_cert_bundle_free(certs, count);
-    return err;
-}
 
 typedef struct verify_args {
     const char *report;
@@ -272,9 +250,6 @@ int sk_cmd_report_verify(int argc, char **argv)
         size_t pem_len = 0;
         sk_snp_product sim_product = ev.product;
         err = sk_file_read(a.sim_root, CERT_INPUT_MAX, &pem, &pem_len, &diag);
-        if (err == SK_OK && sim_product == SK_SNP_PRODUCT_UNKNOWN) {
-            err = root_product((const char *)pem, pem_len, &sim_product, &diag);
-        }
         if (err == SK_OK) {
             err = sk_snp_trust_add_pem_bundle(trust, sim_product, (const char *)pem, pem_len, true,
                                               &diag);

@@ -374,6 +374,13 @@ sk_err sk_snp_trust_add_pem_bundle(sk_snp_trust *trust, sk_snp_product product, 
         }
         *slot = certs[i];
     }
+    if (err == SK_OK && product == SK_SNP_PRODUCT_UNKNOWN && ark != NULL) {
+        /* Not named by the caller: the ARK's subject says it ("ARK-Milan", ...). */
+        char cn[64];
+        if (sk_cert_subject_cn(ark, cn, sizeof(cn)) == SK_OK && strncmp(cn, "ARK-", 4) == 0) {
+            SK_IGNORE(sk_snp_product_parse(cn + 4, &product));
+        }
+    }
     if (err == SK_OK) {
         err = sk_snp_trust_add_root(trust, product, ark, ask, asvk, simulated, diag);
     }

@@ -126,12 +126,11 @@ curl -sf -X PUT -H "Authorization: Bearer $SEKISHO_ADMIN_TOKEN" --data-binary @"
     "$URL/v1/reference-values/demo" >/dev/null && ok "reference values 'demo' stored (pinned MEASUREMENT, HOST_DATA, TCB, ...)" ||
     bad "PUT reference values"
 attest() { # SOCKET -> token in $W/token, response in $W/attest.json
-    local nonce rd
+    local nonce
     nonce=$(curl -sf -X POST "$URL/v1/challenge" | sed -n 's/.*"nonce": *"\([^"]*\)".*/\1/p')
     [ -n "$nonce" ] || return 1
-    # REPORT_DATA = SHA-384(JCS(runtime_data)) || 16 zero bytes; JCS of {"nonce": N} is compact.
-    rd=$(printf '{"nonce":"%s"}' "$nonce" | openssl dgst -sha384 -r | cut -d' ' -f1)
-    "$SK" report get --provider sim --socket "$1" --report-data "${rd}00000000000000000000000000000000" \
+    # REPORT_DATA = SHA-384(JCS(runtime_data)) || 16 zero bytes, runtime_data = {"nonce": N}.
+    "$SK" report get --provider sim --socket "$1" --nonce "$nonce" \
         --out "$W/report.bin" --certs-out "$W/certs" >/dev/null || return 1
     local report vcek
     report=$(base64 -w0 "$W/report.bin" | tr '+/' '-_' | tr -d '=')

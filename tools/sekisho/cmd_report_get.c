@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "sekisho/json.h"
 #include "sekisho/guest.h"
 #include "sekisho/sim.h"
 #include "sekisho/snp.h"
@@ -71,7 +72,52 @@ static void usage(void)
            "  --device PATH      sev-guest device (default /dev/sev-guest)\n"
            "  --tsm-root DIR     configfs-tsm reports (default /sys/kernel/config/tsm/report)\n"
            "  --json             {provider, report (hex), certificates}\n"
-           "Binding a nonce and runtime data (--nonce, --runtime-data) is not available yet.\n");
+           "  --nonce TEXT       the verifier's challenge (as received, e.g. base64)\n"
+           "  --runtime-data FILE  a JSON object of runtime data (e.g. a public key)\n"
+           "With --nonce and/or --runtime-data, REPORT_DATA = SHA-384(JCS(runtime data with\n"
+           "\"nonce\" set)) followed by 16 zero bytes (RFC 8785), the binding `sekisho serve`\n"
+           "and the KBS protocol check.\n");
+}
+
+/* REPORT_DATA = SHA-384(JCS(runtime data, "nonce" set)) || 16 zero bytes. */
+static sk_err bind_runtime_data(const char *nonce, const char *path, uint8_t out[64], sk_diag *diag)
+{
+    json_t *rd = NULL;
+    if (path != NULL) {
+        _cleanup_free_ uint8_t *text = NULL;
+        size_t len = 0;
+        SK_TRY(sk_cli_read_input(path, 64 * 1024, &text, &len, diag));
+        SK_TRY(sk_json_loads(text, len, 64 * 1024, 32, "runtime-data", &rd, diag));
+        if (!json_is_object(rd)) {
+            json_decref(rd);
+            return sk_diag_set(diag, SK_ERR_FORMAT, "runtime-data", path, SIZE_MAX, "a JSON object",
+                               "another JSON value");
+        }
+    } else {
+        rd = json_object();
+        SK_TRY_ALLOC(rd);
+    }
+    if (nonce != NULL) {
+        json_t *have = json_object_get(rd, "nonce");
+        if (have != NULL && (!json_is_string(have) || strcmp(json_string_value(have), nonce))) {
+            json_decref(rd);
+            return sk_diag_set(diag, SK_ERR_ARG, "runtime-data", "nonce", SIZE_MAX, nonce,
+                               "a different nonce in the runtime data file");
+        }
+        json_object_set_new(rd, "nonce", json_string(nonce));
+    }
+    if (json_object_get(rd, "nonce") == NULL) {
+        json_decref(rd);
+        return sk_diag_set(diag, SK_ERR_ARG, "runtime-data", "nonce", SIZE_MAX,
+                           "a nonce (--nonce, or \"nonce\" in the file)", "none");
+    }
+    uint8_t digest[48];
+    sk_err err = sk_jcs_sha384(rd, digest, diag);
+    json_decref(rd);
+    SK_TRY(err);
+    memset(out, 0, 64);
+    memcpy(out, digest, sizeof(digest));
+    return SK_OK;
 }
 
 int sk_cmd_report_get(int argc, char **argv)
@@ -79,6 +125,8 @@ int sk_cmd_report_get(int argc, char **argv)
     static const struct option opts[] = {
         {"provider", required_argument, NULL, 'p'},
         {"report-data", required_argument, NULL, 'r'},
+        {"nonce", required_argument, NULL, 'n'},
+        {"runtime-data", required_argument, NULL, 'R'},
         {"vmpl", required_argument, NULL, 'v'},
         {"out", required_argument, NULL, 'o'},
         {"certs-out", required_argument, NULL, 'c'},
@@ -91,7 +139,7 @@ int sk_cmd_report_get(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *provider = NULL, *rd = NULL, *out = NULL, *certs_out = NULL, *sock = NULL;
-    const char *dev = NULL, *tsm = NULL, *table_out = NULL;
+    const char *dev = NULL, *tsm = NULL, *table_out = NULL, *nonce = NULL, *runtime = NULL;
     uint64_t vmpl = 0;
     bool json = false;
     int c;
@@ -102,6 +150,12 @@ int sk_cmd_report_get(int argc, char **argv)
             break;
         case 'r':
             rd = optarg;
+            break;
+        case 'n':
+            nonce = optarg;
+            break;
+        case 'R':
+            runtime = optarg;
             break;
         case 'v':
             if (sk_parse_u64(optarg, 3, &vmpl) != SK_OK) {
@@ -140,6 +194,18 @@ int sk_cmd_report_get(int argc, char **argv)
         return sk_cli_usage("sekisho report get", "unexpected argument '%s'", argv[optind]);
     }
     uint8_t user_data[64] = {0};
+    if (rd != NULL && (nonce != NULL || runtime != NULL)) {
+        return sk_cli_usage("sekisho report get",
+                            "--report-data excludes --nonce and --runtime-data");
+    }
+    if (nonce != NULL || runtime != NULL) {
+        sk_diag bd;
+        sk_diag_clear(&bd);
+        sk_err e = bind_runtime_data(nonce, runtime, user_data, &bd);
+        if (e != SK_OK) {
+            return sk_cli_fail(e, &bd, "runtime data");
+        }
+    }
     if (rd != NULL) {
         size_t n = strlen(rd);
         if (n > 128 || n % 2 != 0 || sk_hex_decode(rd, n, user_data, n / 2) != SK_OK) {

@@ -54,7 +54,10 @@ sk_err sk_file_write_atomic(const char *path, const void *data, size_t len, unsi
     if (tmp == NULL || dir == NULL) {
         return SK_ERR_NOMEM;
     }
-    snprintf(tmp, plen + 16, "%s.tmpXXXXXX", path);
+    /* mkstemp's template: the path, ".tmp", then six 'X' it replaces. */
+    snprintf(tmp, plen + 16, "%s.tmp", path);
+    memset(tmp + plen + 4, 'X', 6);
+    tmp[plen + 10] = '\0';
     int fd = mkstemp(tmp);
     if (fd < 0) {
         return sk_diag_set(diag, SK_ERR_IO, "file", path, SIZE_MAX, NULL, "create: %s",

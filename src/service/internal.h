@@ -33,10 +33,22 @@ struct sk_server {
     sk_metrics metrics;
 };
 
+#define SK_ROUTE_MAX_PARAMS 4
+
+/* The "{}" segments of a matched route, in order (pointers into the URL, not terminated). */
+typedef struct sk_route_params {
+    const char *v[SK_ROUTE_MAX_PARAMS];
+    size_t len[SK_ROUTE_MAX_PARAMS];
+    size_t n;
+} sk_route_params;
+
 typedef struct sk_http_req {
     const char *method;
     const char *url;
-    const char *param; /* the {name} path segment, when the route has one */
+    const char *param; /* the first "{}" segment, NUL-terminated; NULL when none */
+    /* Every "{}" segment, NUL-terminated copies (params[i] for i < n_params). */
+    char params[SK_ROUTE_MAX_PARAMS][SK_STORE_NAME_MAX + 1];
+    size_t n_params;
     const uint8_t *body;
     size_t body_len;
     struct MHD_Connection *conn;
@@ -48,6 +60,7 @@ typedef struct sk_http_resp {
     const char *content_type;
     char *body; /* owned */
     size_t len;
+    char *set_cookie; /* owned; a Set-Cookie header value, or NULL */
 } sk_http_resp;
 
 typedef void (*sk_handler_fn)(sk_server *s, const sk_http_req *req, sk_http_resp *resp);
@@ -60,8 +73,12 @@ typedef struct sk_route {
 } sk_route;
 
 /* router.c */
-const sk_route *sk_route_find(const char *method, const char *url, const char **ret_param,
+const sk_route *sk_route_find(const char *method, const char *url, sk_route_params *ret_params,
                               bool *ret_path_known);
+
+/* server.c: request header and cookie lookups (NULL when absent). */
+const char *sk_http_header(const sk_http_req *req, const char *name);
+const char *sk_http_cookie(const sk_http_req *req, const char *name);
 
 /* problem.c */
 unsigned sk_http_status_for(sk_err err);

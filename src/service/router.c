@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The route table, as data (Tang style). "{}" matches one name segment: [A-Za-z0-9._-]{1,128}. */
+/*
+ * The route table, as data (Tang style). Each "{}" in a pattern matches one path segment made
+ * of [A-Za-z0-9._-]{1,128} (never "." or ".."); up to SK_ROUTE_MAX_PARAMS of them.
+ */
 #include <string.h>
 
 #include "internal.h"
@@ -18,10 +21,10 @@ static const sk_route routes[] = {
     {"GET", "/v1/audit", sk_api_audit, true},
 };
 
-static bool name_ok(const char *s)
+static bool name_ok(const char *s, size_t n)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n > SK_STORE_NAME_MAX || strcmp(s, ".") == 0 || strcmp(s, "..") == 0) {
+    if (n == 0 || n > SK_STORE_NAME_MAX || (n == 1 && s[0] == '.') ||
+        (n == 2 && s[0] == '.' && s[1] == '.')) {
         return false;
     }
     for (size_t i = 0; i < n; i++) {
@@ -34,33 +37,44 @@ static bool name_ok(const char *s)
     return true;
 }
 
-static bool match(const char *pattern, const char *url, const char **ret_param)
+/* Match url against pattern segment by segment; params point into url (not terminated). */
+static bool match(const char *pattern, const char *url, sk_route_params *p)
 {
-    const char *brace = strstr(pattern, "{}");
-    if (brace == NULL) {
-        *ret_param = NULL;
-        return strcmp(pattern, url) == 0;
+    p->n = 0;
+    const char *u = url;
+    while (*pattern != '\0') {
+        if (pattern[0] == '{' && pattern[1] == '}') {
+            size_t n = strcspn(u, "/");
+            if (p->n == SK_ROUTE_MAX_PARAMS || !name_ok(u, n)) {
+                return false;
+            }
+            p->v[p->n] = u;
+            p->len[p->n++] = n;
+            u += n;
+            pattern += 2;
+            continue;
+        }
+        if (*pattern != *u) {
+            return false;
+        }
+        pattern++;
+        u++;
     }
-    size_t pre = (size_t)(brace - pattern);
-    if (strncmp(pattern, url, pre) != 0 || !name_ok(url + pre)) {
-        return false;
-    }
-    *ret_param = url + pre;
-    return true;
+    return *u == '\0';
 }
 
-const sk_route *sk_route_find(const char *method, const char *url, const char **ret_param,
+const sk_route *sk_route_find(const char *method, const char *url, sk_route_params *ret_params,
                               bool *ret_path_known)
 {
     *ret_path_known = false;
     for (size_t i = 0; i < SK_ARRAY_SIZE(routes); i++) {
-        const char *param;
-        if (!match(routes[i].pattern, url, &param)) {
+        sk_route_params p;
+        if (!match(routes[i].pattern, url, &p)) {
             continue;
         }
         *ret_path_known = true;
         if (strcmp(routes[i].method, method) == 0) {
-            *ret_param = param;
+            *ret_params = p;
             return &routes[i];
         }
     }

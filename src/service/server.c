@@ -43,6 +43,7 @@ static enum MHD_Result send_resp(sk_server *s, struct MHD_Connection *conn, conn
         r->body != NULL ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (mr == NULL) {
         free(r->body);
+        free(r->set_cookie);
         return MHD_NO;
     }
     r->body = NULL;
@@ -51,6 +52,11 @@ static enum MHD_Result send_resp(sk_server *s, struct MHD_Connection *conn, conn
     MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
     if (r->status == 401) {
         MHD_add_response_header(mr, "WWW-Authenticate", "Bearer");
+    }
+    if (r->set_cookie != NULL) {
+        MHD_add_response_header(mr, "Set-Cookie", r->set_cookie);
+        free(r->set_cookie);
+        r->set_cookie = NULL;
     }
     enum MHD_Result ret = MHD_queue_response(conn, r->status, mr);
     MHD_destroy_response(mr);
@@ -82,6 +88,16 @@ static enum MHD_Result sum_header(void *cls, enum MHD_ValueKind kind, const char
     hdr_sum *h = cls;
     h->total += strlen(key) + (value != NULL ? strlen(value) : 0) + 4;
     return MHD_YES;
+}
+
+const char *sk_http_header(const sk_http_req *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *sk_http_cookie(const sk_http_req *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
 }
 
 static bool check_admin(sk_server *s, struct MHD_Connection *conn)
@@ -152,7 +168,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     sk_http_resp resp = {0};
     sk_http_req req = {.method = method, .url = url, .conn = conn};
     bool known;
-    const sk_route *route = sk_route_find(method, url, &req.param, &known);
+    sk_route_params rp;
+    const sk_route *route = sk_route_find(method, url, &rp, &known);
+    if (route != NULL) {
+        for (size_t i = 0; i < rp.n; i++) {
+            memcpy(req.params[i], rp.v[i], rp.len[i]); /* len <= SK_STORE_NAME_MAX (router) */
+            req.params[i][rp.len[i]] = '\0';
+        }
+        req.n_params = rp.n;
+        req.param = rp.n > 0 ? req.params[0] : NULL;
+    }
     sk_diag d;
     if (cs->body.failed) {
         sk_resp_problem(&resp, 500, SK_ERR_NOMEM, NULL, NULL);

@@ -54,6 +54,10 @@ static void usage(FILE *out)
             "  --verify-time TIME      verify certificates at this time instead of now\n"
             "                          (tests and forensics only): 2025-06-01T00:00:00Z,\n"
             "                          2025-06-01 or @UNIX_SECONDS\n\n"
+            "Key broker (KBS protocol v0.4.0 under /kbs/v0/, docs/kbs.md):\n"
+            "  config kbs_session_lifetime (seconds, default 300) and kbs_reference_values\n"
+            "  (the reference-value set KBS attestations are appraised against, default\n"
+            "  \"default\").\n\n"
             "The admin token comes from $SEKISHO_ADMIN_TOKEN or DIR/admin-token (created).\n"
             "Reference-value sets are managed with PUT/GET/DELETE /v1/reference-values/NAME\n"
             "(docs/reference-values.md); an attestation names one with \"policy\" (default\n"
@@ -261,6 +265,11 @@ int sk_cmd_serve(int argc, char **argv)
         if (sk_json_get_u64(conf, "$", "max_body", 64 << 20, &v, NULL) == SK_OK) {
             cfg.max_body = (size_t)v;
         }
+        if (sk_json_get_u64(conf, "$", "kbs_session_lifetime", 86400, &v, NULL) == SK_OK) {
+            cfg.kbs_session_lifetime = (int64_t)v;
+        }
+        SK_IGNORE(sk_json_get_string(conf, "$", "kbs_reference_values", false,
+                                     &cfg.kbs_reference_values, NULL));
     }
     if (cfg.state_dir == NULL) {
         json_decref(conf);

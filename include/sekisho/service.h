@@ -109,7 +109,10 @@ typedef struct sk_server_config {
     const char *developer;        /* ear.verifier-id.developer */
     int64_t kbs_session_lifetime; /* seconds; 0: 300 (Trustee's 5 minutes) */
     const char *kbs_reference_values; /* set appraising KBS attestations; NULL: "default" */
-    sk_appraise_fn appraise;          /* NULL: attestation answers 501 */
+    /* Other token issuers whose results the broker accepts: [{"issuer": URL, "jwks": JWKS}];
+     * borrowed, may be NULL. */
+    const json_t *kbs_trusted_issuers;
+    sk_appraise_fn appraise; /* NULL: attestation answers 501 */
     void *appraise_ctx;
 } sk_server_config;
 

@@ -139,6 +139,17 @@ SK_WARN_UNUSED sk_err sk_kbs_session_load(sk_server *s, const sk_http_req *req, 
 void sk_kbs_session_clear(sk_kbs_session *ss);
 /* A tee-pubkey JWK this broker can encrypt to (else the failure names the member). */
 SK_WARN_UNUSED sk_err sk_kbs_tee_pubkey_check(const json_t *jwk, sk_diag *diag);
+/* kbs_token.c: verify a token (ours or a trusted issuer's); *ret_authority names its issuer. */
+SK_WARN_UNUSED sk_err sk_kbs_token_verify(sk_server *s, const char *jwt, json_t **ret_claims,
+                                          const char **ret_authority, sk_diag *diag);
+/* The request's token: Authorization Bearer, else the attested session's. SK_ERR_TOKEN when
+ * there is none or it does not verify. */
+SK_WARN_UNUSED sk_err sk_kbs_request_token(sk_server *s, const sk_http_req *req,
+                                           json_t **ret_claims, const char **ret_authority,
+                                           sk_diag *diag);
+/* The TEE public key (JWK) a token binds, and the JSON pointer where it was found; NULL if
+ * none. */
+const json_t *sk_kbs_token_tee_pubkey(const json_t *claims, const char **ret_where);
 void sk_api_kbs_auth(sk_server *s, const sk_http_req *req, sk_http_resp *resp);
 void sk_api_kbs_attest(sk_server *s, const sk_http_req *req, sk_http_resp *resp);
 

@@ -447,7 +447,8 @@ static sk_err ec_from_members(const char *check, const json_t *obj, const char *
     _cleanup_(sk_evp_pkey_freep) EVP_PKEY *pk = NULL;
     if (pkey_fromdata("EC", d != NULL ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, bld, &pk) !=
         SK_OK) {
-        return sk_diag_set(diag, SK_ERR_FORMAT, check, f, SIZE_MAX, want, "not on the curve");
+        return sk_diag_set(diag, SK_ERR_FORMAT, check, f, SIZE_MAX, want,
+                           "not on the curve, or a coordinate not below p");
     }
     /* Coordinates below p, on the curve, not the point at infinity, of order n. */
     _cleanup_(sk_evp_pkey_ctx_freep) EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
@@ -457,7 +458,8 @@ static sk_err ec_from_members(const char *check, const json_t *obj, const char *
     }
     if (EVP_PKEY_public_check(ctx) != 1) {
         ERR_clear_error();
-        return sk_diag_set(diag, SK_ERR_FORMAT, check, f, SIZE_MAX, want, "not on the curve");
+        return sk_diag_set(diag, SK_ERR_FORMAT, check, f, SIZE_MAX, want,
+                           "not on the curve, or a coordinate not below p");
     }
     if (d != NULL && (EVP_PKEY_private_check(ctx) != 1 || EVP_PKEY_pairwise_check(ctx) != 1)) {
         ERR_clear_error();

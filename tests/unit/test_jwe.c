@@ -749,6 +749,33 @@ static void test_tee_pubkey_refused(void **state)
     expect_pubkey_refused(j, SK_ERR_FORMAT, "tee-pubkey.y");
     free(s);
     json_decref(j);
+    /*
+     * P-521: x + p and y + p still fit in 66 bytes and satisfy the curve equation modulo p;
+     * only the range check (coordinates below p) refuses them.
+     */
+    json_t *e521 = pub_of(k->p521);
+    static const char *const coords[] = {"x", "y"};
+    for (size_t c = 0; c < 2; c++) {
+        size_t vl = 0;
+        uint8_t *v = unb64(json_string_value(json_object_get(e521, coords[c])), &vl);
+        assert_int_equal(vl, 66);
+        /* p = 2^521 - 1: 0x01 then 65 bytes of 0xff. */
+        unsigned carry = 0;
+        for (size_t i = vl; i-- > 0;) {
+            unsigned sum = v[i] + (i == 0 ? 0x01u : 0xffu) + carry;
+            v[i] = (uint8_t)sum;
+            carry = sum >> 8;
+        }
+        assert_int_equal(carry, 0);
+        j = json_deep_copy(e521);
+        s = b64u(v, vl);
+        json_object_set_new(j, coords[c], json_string(s));
+        expect_pubkey_refused(j, SK_ERR_FORMAT, "tee-pubkey.y");
+        free(s);
+        free(v);
+        json_decref(j);
+    }
+    json_decref(e521);
     json_decref(rsa);
     json_decref(ec);
 }

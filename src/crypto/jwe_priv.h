@@ -47,7 +47,7 @@ SK_WARN_UNUSED sk_err sk_jose_string(const char *check, const json_t *obj, const
 /*
  * A base64url member, strictly: a string of the base64url alphabet without padding (RFC 7515
  * §2), canonical, decoding to min..max bytes (exactly min when min == max). Missing and not
- * required: *ret = NULL, *ret_len = 0. secret: the decoded bytes are wiped when refused.
+ * required: *ret = NULL, *ret_len = 0. Decoded bytes of a refused length are wiped.
  */
 SK_WARN_UNUSED sk_err sk_jose_b64url(const char *check, const json_t *obj, const char *path,
                                      const char *key, bool required, size_t min, size_t max,

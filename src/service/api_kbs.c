@@ -18,6 +18,7 @@
 #include "internal.h"
 #include "sekisho/crypto.h"
 #include "sekisho/json.h"
+#include "sekisho/jwe.h"
 
 #define KBS_VERSION     "0.4.0"
 #define KBS_MAX_AUTH    4096
@@ -33,13 +34,8 @@ void sk_kbs_problem(sk_http_resp *resp, unsigned status, const char *type, sk_er
 
 sk_err sk_kbs_tee_pubkey_check(const json_t *jwk, sk_diag *diag)
 {
-    const char *kty = json_string_value(json_object_get(jwk, "kty"));
-    if (kty == NULL || (strcmp(kty, "RSA") != 0 && strcmp(kty, "EC") != 0)) {
-        return sk_diag_set(diag, SK_ERR_UNSUPPORTED, "kbs.tee-pubkey",
-                           "$.runtime-data.tee-pubkey.kty", SIZE_MAX, "RSA or EC", "%.16s",
-                           kty != NULL ? kty : "absent");
-    }
-    return SK_OK;
+    /* The same checks as encryption makes: a key refused here is refused before any secret. */
+    return sk_jwe_check_tee_pubkey(jwk, diag);
 }
 
 static bool tee_supported(const char *tee)

@@ -23,6 +23,7 @@ static const sk_command commands[] = {
     {"sim", "simulated AMD secure processor (never trusted by default)", sk_cmd_sim},
     {"seal", "encrypt data to this VM's launch configuration", sk_cmd_seal},
     {"unseal", "decrypt data sealed in the same launch configuration", sk_cmd_unseal},
+    {"jwe", "TEE keys, JWE to a TEE key, RSA-AES key wrap", sk_cmd_jwe},
     {"version", "print the version", cmd_version},
 };
 

@@ -170,6 +170,9 @@ int sk_cmd_report_verify(int argc, char **argv)
             a.offline = true;
             a.fetch = true;
             break;
+        case O_KDS:
+            a.kds_url = optarg;
+            break;
         case O_SIM:
             a.sim_root = optarg;
             break;

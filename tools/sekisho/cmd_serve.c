@@ -54,7 +54,8 @@ static void usage(FILE *out)
             "  --verify-time TIME      verify certificates at this time instead of now\n"
             "                          (tests and forensics only): 2025-06-01T00:00:00Z,\n"
             "                          2025-06-01 or @UNIX_SECONDS\n\n"
-            "The admin token comes from $SEKISHO_ADMIN_TOKEN or DIR/admin-token (created).\n"
+            "The admin token comes from $SEKISHO_ADMIN_TOKEN (at least 16 characters) or\n"
+            "DIR/admin-token (created, 0600).\n"
             "Reference-value sets are managed with PUT/GET/DELETE /v1/reference-values/NAME\n"
             "(docs/reference-values.md); an attestation names one with \"policy\" (default\n"
             "\"default\").\n");

@@ -13,6 +13,8 @@
 # A broken example fails the test with FILE:LINE. Usage: docs_examples.sh [FILE.md...]
 set -euo pipefail
 : "${SK_BIN:?}" "${SK_SRC:?}"
+SK_BIN=$(cd "$SK_BIN" && pwd)
+SK_SRC=$(cd "$SK_SRC" && pwd)
 SK="$SK_BIN/sekisho"
 [ -x "$SK_BIN/sekisho-sp" ] || { echo "sekisho-sp not built"; exit 77; }
 W=$(mktemp -d /tmp/sekisho-docs.XXXXXX)
@@ -55,6 +57,7 @@ export PATH="$SK_BIN:$PATH"
 failed=0
 total=0
 for f in "${files[@]}"; do
+    f=$(realpath "$f")
     rel=${f#"$SK_SRC"/}
     name=$(tr '/' '_' <<<"${rel%.md}")
     dir="$W/run/$name"

@@ -22,10 +22,10 @@ pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
     # Root filesystems that sekisho-runtime bind-mounted read-only, if an example left any.
-    grep -o " $W[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do
+    { grep -o " $W[^ ]*" /proc/mounts || true; } | sort -r | while read -r m; do
         umount "$m" 2>/dev/null || true
     done
-    rm -rf "$W"
+    rm -rf "$W" || true
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }

@@ -62,8 +62,8 @@ for f in "${files[@]}"; do
     name=$(tr '/' '_' <<<"${rel%.md}")
     dir="$W/run/$name"
     mkdir -p "$dir"
-    for l in tests docs dist scripts; do ln -s "$SK_SRC/$l" "$dir/$l"; done
-    ln -s "$SK_BIN" "$dir/build"
+    for l in tests docs dist scripts; do ln -sn "$SK_SRC/$l" "$dir/$l"; done
+    ln -sn "$SK_BIN" "$dir/build"
     script="$W/$name.sh"
     n=$(node "$SK_SRC/tests/integration/docs_examples.mjs" "$f" "$rel" "$script") ||
         { failed=$((failed + 1)); continue; }

@@ -67,6 +67,14 @@ typedef struct sk_attest_request {
  *    "policy"?: reference-value set name (default "default"), "fail_as_error"?: bool}
  * The report is parsed (sk_snp_report_parse) but not verified.
  */
+/*
+ * Parse one evidence object (any of the three shapes, detected by its members) and the report
+ * in it. path names e in diagnostics. On failure ev may hold partial allocations: clear it.
+ */
+SK_WARN_UNUSED sk_err sk_evidence_parse(const json_t *e, const char *path, sk_evidence_in *ev,
+                                        sk_diag *diag);
+void sk_evidence_in_clear(sk_evidence_in *ev);
+
 SK_WARN_UNUSED sk_err sk_attest_request_parse(const uint8_t *body, size_t len,
                                               sk_attest_request *ret, sk_diag *diag);
 void sk_attest_request_clear(sk_attest_request *r);
@@ -87,18 +95,23 @@ typedef sk_err (*sk_appraise_fn)(void *ctx, const sk_evidence_in *in, sk_ear_res
                                  sk_diag *diag);
 
 typedef struct sk_server_config {
-    const char *listen_addr; /* IPv4 or IPv6 literal; NULL: 127.0.0.1 */
-    uint16_t port;           /* 0: ephemeral (see sk_server_port) */
-    const char *state_dir;   /* keys, admin token, state.db */
-    int64_t token_lifetime;  /* seconds; 0: SK_TOKEN_LIFETIME_DEFAULT */
-    int64_t nonce_lifetime;  /* seconds; 0: 300 */
-    unsigned threads;        /* 0: 4 */
-    size_t max_body;         /* 0: SK_ATTEST_MAX_BODY */
-    size_t max_uri;          /* 0: 2048 */
-    size_t max_headers;      /* total header bytes; 0: 8192 */
-    const char *admin_token; /* NULL: state_dir/admin-token (created 0600 on first start) */
-    const char *issuer;      /* base URL for metadata; NULL: http://<listen>:<port> */
-    const char *developer;   /* ear.verifier-id.developer */
+    const char *listen_addr;      /* IPv4 or IPv6 literal; NULL: 127.0.0.1 */
+    uint16_t port;                /* 0: ephemeral (see sk_server_port) */
+    const char *state_dir;        /* keys, admin token, state.db */
+    int64_t token_lifetime;       /* seconds; 0: SK_TOKEN_LIFETIME_DEFAULT */
+    int64_t nonce_lifetime;       /* seconds; 0: 300 */
+    unsigned threads;             /* 0: 4 */
+    size_t max_body;              /* 0: SK_ATTEST_MAX_BODY */
+    size_t max_uri;               /* 0: 2048 */
+    size_t max_headers;           /* total header bytes; 0: 8192 */
+    const char *admin_token;      /* NULL: state_dir/admin-token (created 0600 on first start) */
+    const char *issuer;           /* base URL for metadata; NULL: http://<listen>:<port> */
+    const char *developer;        /* ear.verifier-id.developer */
+    int64_t kbs_session_lifetime; /* seconds; 0: 300 (Trustee's 5 minutes) */
+    const char *kbs_reference_values; /* set appraising KBS attestations; NULL: "default" */
+    /* Other token issuers whose results the broker accepts: [{"issuer": URL, "jwks": JWKS}];
+     * borrowed, may be NULL. */
+    const json_t *kbs_trusted_issuers;
     sk_appraise_fn appraise; /* NULL: attestation answers 501 */
     void *appraise_ctx;
 } sk_server_config;

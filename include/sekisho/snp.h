@@ -163,4 +163,15 @@ SK_WARN_UNUSED sk_err sk_snp_report_signature(const sk_snp_report *r, uint8_t re
 struct json_t;
 struct json_t *sk_snp_report_to_json(const sk_snp_report *r, sk_snp_product product);
 
+/*
+ * The Confidential Containers key-broker SNP evidence {"attestation_report": {...virtee/sev
+ * serde...}, "cert_chain": [{"cert_type", "data": [bytes]}] | null} for a report and its
+ * certificates (kinds "VCEK", "VLEK", "ASK", "ARK"). SK_ERR_NOMEM only.
+ */
+SK_WARN_UNUSED sk_err sk_snp_report_to_trustee_json(const sk_snp_report *r,
+                                                    const uint8_t *certs_der[],
+                                                    const size_t certs_len[],
+                                                    const char *const certs_kind[], size_t n_certs,
+                                                    struct json_t **ret);
+
 #endif

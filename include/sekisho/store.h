@@ -35,6 +35,11 @@ typedef struct sk_store_ops {
     sk_err (*resource_get)(sk_store *s, const char *path, uint8_t **ret, size_t *ret_len,
                            sk_diag *diag);
     sk_err (*resource_delete)(sk_store *s, const char *path, sk_diag *diag);
+    sk_err (*session_put)(sk_store *s, const char *id, const char *body, int64_t expires,
+                          sk_diag *diag);
+    sk_err (*session_get)(sk_store *s, const char *id, int64_t now, char **ret,
+                          int64_t *ret_expires, sk_diag *diag);
+    sk_err (*session_purge)(sk_store *s, int64_t now, sk_diag *diag);
 } sk_store_ops;
 
 struct sk_store {
@@ -74,5 +79,15 @@ SK_WARN_UNUSED sk_err sk_store_resource_put(sk_store *s, const char *path, const
 SK_WARN_UNUSED sk_err sk_store_resource_get(sk_store *s, const char *path, uint8_t **ret,
                                             size_t *ret_len, sk_diag *diag);
 SK_WARN_UNUSED sk_err sk_store_resource_delete(sk_store *s, const char *path, sk_diag *diag);
+
+/*
+ * Key-broker sessions (KBS protocol): an opaque JSON text per session id, with an expiry.
+ * put creates or replaces. get: SK_ERR_NOT_FOUND when unknown, SK_ERR_BINDING when expired.
+ */
+SK_WARN_UNUSED sk_err sk_store_session_put(sk_store *s, const char *id, const char *body,
+                                           int64_t expires, sk_diag *diag);
+SK_WARN_UNUSED sk_err sk_store_session_get(sk_store *s, const char *id, int64_t now, char **ret,
+                                           int64_t *ret_expires, sk_diag *diag);
+SK_WARN_UNUSED sk_err sk_store_session_purge(sk_store *s, int64_t now, sk_diag *diag);
 
 #endif

@@ -112,6 +112,7 @@ typedef struct sk_ear_issue_opts {
     const char *submod;    /* NULL: "cpu0" */
     const char *build;     /* ear.verifier-id.build, NULL: "sekisho <version>" */
     const char *developer; /* ear.verifier-id.developer, NULL: default */
+    const char *issuer;    /* "iss" (the service's base URL), NULL omits it */
 } sk_ear_issue_opts;
 
 /* Build the EAR claims set from an appraisal result. */

@@ -243,7 +243,11 @@ static sk_err put_value(sk_buf *b, const json_t *j, unsigned depth, sk_diag *dia
     }
     case JSON_REAL: {
         char num[40];
-        if (sk_jcs_number(json_real_value(j), num, sizeof(num)) != SK_OK) {
+        sk_err err = sk_jcs_number(json_real_value(j), num, sizeof(num));
+        if (err == SK_ERR_NOMEM) {
+            return sk_diag_set(diag, err, JCS_CHECK, "number", SIZE_MAX, NULL, NULL);
+        }
+        if (err != SK_OK) {
             return sk_diag_set(diag, SK_ERR_ENCODING, JCS_CHECK, "number", SIZE_MAX,
                                "finite number", "%g", json_real_value(j));
         }

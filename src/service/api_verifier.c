@@ -89,7 +89,7 @@ void sk_api_challenge(sk_server *s, const sk_http_req *req, sk_http_resp *resp)
 }
 
 /* Annotated evidence: what the appraisal gave, plus the report's own claims. */
-static sk_err annotate(const sk_evidence_in *ev, sk_ear_result *r)
+sk_err sk_attest_annotate(const sk_evidence_in *ev, sk_ear_result *r)
 {
     if (r->annotated == NULL) {
         r->annotated = json_object();
@@ -119,6 +119,85 @@ static void audit(sk_server *s, const char *action, const char *subject, const c
     SK_IGNORE(sk_store_audit_append(s->store, sk_now(), "client", action, subject, outcome, NULL));
 }
 
+sk_err sk_attest_load_refvals(sk_server *s, const char *name, json_t **ret, unsigned *http,
+                              sk_diag *d)
+{
+    _cleanup_free_ char *text = NULL;
+    sk_err err = sk_store_refval_get(s->store, name, &text, d);
+    if (err == SK_ERR_NOT_FOUND) {
+        *http = 404;
+        return sk_diag_set(d, SK_ERR_NOT_FOUND, "attest", "policy", SIZE_MAX,
+                           "a stored reference-value set", "%.128s", name);
+    }
+    if (err == SK_OK) {
+        err = sk_json_loads(text, strlen(text), SK_ATTEST_MAX_BODY, 32, "reference-values", ret, d);
+    }
+    *http = 500;
+    return err;
+}
+
+sk_err sk_attest_issue(sk_server *s, const sk_evidence_in *ev, char **ret_jwt,
+                       sk_ear_status *ret_status, sk_ear_result *ret_result, unsigned *http,
+                       sk_diag *d)
+{
+    *http = 500;
+    if (s->cfg.appraise == NULL) {
+        *http = 501;
+        return sk_diag_set(d, SK_ERR_UNSUPPORTED, "attest", "appraisal", SIZE_MAX,
+                           "an appraisal function", "none configured");
+    }
+    sk_ear_result r;
+    sk_ear_result_init(&r);
+    sk_err err = s->cfg.appraise(s->cfg.appraise_ctx, ev, &r, d);
+    if (err != SK_OK) {
+        sk_err_class cls = sk_err_class_of(err);
+        if (cls != SK_CLASS_VERIFY && cls != SK_CLASS_CERTS && cls != SK_CLASS_REVOKED &&
+            cls != SK_CLASS_POLICY) {
+            *http = sk_http_status_for(err);
+            sk_ear_result_clear(&r);
+            return err;
+        }
+        /* The evidence failed verification: a contraindicated result naming why. */
+        r.status = SK_EAR_CONTRAINDICATED;
+        for (int i = 0; i < SK_AR4SI__COUNT; i++) {
+            r.tv[i] = SK_AR4SI_CRYPTO_FAILED;
+        }
+        err = sk_ear_result_add_reason(&r, d);
+        sk_diag_clear(d);
+    }
+    if (err == SK_OK && r.policy_id == NULL) {
+        err = sk_ear_result_set_policy_id(&r, ev->policy_name);
+    }
+    if (err == SK_OK) {
+        err = sk_attest_annotate(ev, &r);
+    }
+    if (err == SK_OK) {
+        err = sk_keystore_refresh(s->keys, sk_now(), d);
+    }
+    sk_ear_issue_opts o = {
+        .now = sk_now(),
+        .lifetime = s->cfg.token_lifetime,
+        .developer = s->cfg.developer,
+        .issuer = s->issuer,
+    };
+    size_t nl = strlen(ev->nonce);
+    o.nonce = nl >= 8 && nl <= 88 ? ev->nonce : NULL;
+    if (err == SK_OK) {
+        err = sk_ear_issue(s->keys, &r, &o, ret_jwt, d);
+    }
+    if (err == SK_OK) {
+        sk_metrics_verdict(&s->metrics, r.status);
+        *ret_status = r.status;
+        *http = 200;
+    }
+    if (err == SK_OK && ret_result != NULL) {
+        *ret_result = r;
+    } else {
+        sk_ear_result_clear(&r);
+    }
+    return err;
+}
+
 void sk_api_attest(sk_server *s, const sk_http_req *req, sk_http_resp *resp)
 {
     sk_diag d;
@@ -129,24 +208,15 @@ void sk_api_attest(sk_server *s, const sk_http_req *req, sk_http_resp *resp)
         sk_resp_problem(resp, sk_http_status_for(err) == 413 ? 413 : 400, err, &d, NULL);
         return;
     }
-    _cleanup_free_ char *rv_text = NULL;
     _cleanup_json_ json_t *rv = NULL;
     sk_ear_result r;
     sk_ear_result_init(&r);
+    sk_ear_status status = SK_EAR_NONE;
     char *jwt = NULL;
-    err = sk_store_refval_get(s->store, ar.ev.policy_name, &rv_text, &d);
-    if (err == SK_ERR_NOT_FOUND) {
-        (void)sk_diag_set(&d, SK_ERR_NOT_FOUND, "attest", "$.policy", SIZE_MAX,
-                          "a stored reference-value set", "%.128s", ar.ev.policy_name);
-        sk_resp_problem(resp, 404, err, &d, NULL);
-        goto out;
-    }
-    if (err == SK_OK) {
-        err = sk_json_loads(rv_text, strlen(rv_text), SK_ATTEST_MAX_BODY, 32, "reference-values",
-                            &rv, &d);
-    }
+    unsigned http;
+    err = sk_attest_load_refvals(s, ar.ev.policy_name, &rv, &http, &d);
     if (err != SK_OK) {
-        sk_resp_problem(resp, 500, err, &d, NULL);
+        sk_resp_problem(resp, http, err, &d, NULL);
         goto out;
     }
     ar.ev.reference_values = rv;
@@ -165,32 +235,12 @@ void sk_api_attest(sk_server *s, const sk_http_req *req, sk_http_resp *resp)
         sk_resp_problem(resp, 403, err, &d, NULL);
         goto out;
     }
-    if (s->cfg.appraise == NULL) {
-        (void)sk_diag_set(&d, SK_ERR_UNSUPPORTED, "attest", "appraisal", SIZE_MAX,
-                          "an appraisal function", "none configured");
-        sk_resp_problem(resp, 501, SK_ERR_UNSUPPORTED, &d, NULL);
+    err = sk_attest_issue(s, &ar.ev, &jwt, &status, &r, &http, &d);
+    if (err != SK_OK) {
+        sk_resp_problem(resp, http, err, &d, NULL);
         goto out;
     }
-    err = s->cfg.appraise(s->cfg.appraise_ctx, &ar.ev, &r, &d);
-    if (err != SK_OK) {
-        sk_err_class cls = sk_err_class_of(err);
-        if (cls != SK_CLASS_VERIFY && cls != SK_CLASS_CERTS && cls != SK_CLASS_REVOKED &&
-            cls != SK_CLASS_POLICY) {
-            sk_resp_problem(resp, sk_http_status_for(err), err, &d, NULL);
-            goto out;
-        }
-        /* The evidence failed verification: a contraindicated result naming why. */
-        r.status = SK_EAR_CONTRAINDICATED;
-        for (int i = 0; i < SK_AR4SI__COUNT; i++) {
-            r.tv[i] = SK_AR4SI_CRYPTO_FAILED;
-        }
-        if (sk_ear_result_add_reason(&r, &d) != SK_OK) {
-            sk_resp_problem(resp, 500, SK_ERR_NOMEM, NULL, NULL);
-            goto out;
-        }
-    }
-    if (r.status == SK_EAR_CONTRAINDICATED && ar.fail_as_error) {
-        sk_metrics_verdict(&s->metrics, r.status);
+    if (status == SK_EAR_CONTRAINDICATED && ar.fail_as_error) {
         audit(s, "attest", ar.ev.policy_name, "contraindicated");
         sk_diag_clear(&d);
         (void)sk_diag_set(&d, SK_ERR_POLICY, "appraisal", "ear.status", SIZE_MAX, "affirming",
@@ -199,29 +249,9 @@ void sk_api_attest(sk_server *s, const sk_http_req *req, sk_http_resp *resp)
                         json_pack("{s:O}", "reasons", r.reasons != NULL ? r.reasons : json_null()));
         goto out;
     }
-    if (r.policy_id == NULL && sk_ear_result_set_policy_id(&r, ar.ev.policy_name) != SK_OK) {
-        sk_resp_problem(resp, 500, SK_ERR_NOMEM, NULL, NULL);
-        goto out;
-    }
-    err = annotate(&ar.ev, &r);
-    if (err == SK_OK) {
-        err = sk_keystore_refresh(s->keys, sk_now(), &d);
-    }
-    sk_ear_issue_opts o = {
-        .now = sk_now(), .lifetime = s->cfg.token_lifetime, .developer = s->cfg.developer};
-    size_t nl = strlen(ar.ev.nonce);
-    o.nonce = nl >= 8 && nl <= 88 ? ar.ev.nonce : NULL;
-    if (err == SK_OK) {
-        err = sk_ear_issue(s->keys, &r, &o, &jwt, &d);
-    }
-    if (err != SK_OK) {
-        sk_resp_problem(resp, 500, err, &d, NULL);
-        goto out;
-    }
-    sk_metrics_verdict(&s->metrics, r.status);
-    audit(s, "attest", ar.ev.policy_name, sk_ear_status_name(r.status));
+    audit(s, "attest", ar.ev.policy_name, sk_ear_status_name(status));
     sk_resp_json(resp, 200,
-                 json_pack("{s:s, s:s}", "token", jwt, "status", sk_ear_status_name(r.status)));
+                 json_pack("{s:s, s:s}", "token", jwt, "status", sk_ear_status_name(status)));
 out:
     free(jwt);
     sk_ear_result_clear(&r);

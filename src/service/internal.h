@@ -104,6 +104,55 @@ void sk_api_refval_list(sk_server *s, const sk_http_req *req, sk_http_resp *resp
 void sk_api_refval_delete(sk_server *s, const sk_http_req *req, sk_http_resp *resp);
 void sk_api_audit(sk_server *s, const sk_http_req *req, sk_http_resp *resp);
 
+/* api_verifier.c: add report_data, init_data, runtime_data_claims and the SNP claims. */
+SK_WARN_UNUSED sk_err sk_attest_annotate(const sk_evidence_in *ev, sk_ear_result *r);
+/* The named reference-value set, parsed; *http is the status to answer on failure. */
+SK_WARN_UNUSED sk_err sk_attest_load_refvals(sk_server *s, const char *name, json_t **ret,
+                                             unsigned *http, sk_diag *d);
+/*
+ * Appraise evidence whose nonce and binding were checked (ev->reference_values set) and sign
+ * the EAR token: SK_OK with a token for every verdict (a verification failure is a
+ * contraindicated result naming it). ret_result (may be NULL) receives the result (caller
+ * clears). On error, *http is the status to answer.
+ */
+SK_WARN_UNUSED sk_err sk_attest_issue(sk_server *s, const sk_evidence_in *ev, char **ret_jwt,
+                                      sk_ear_status *ret_status, sk_ear_result *ret_result,
+                                      unsigned *http, sk_diag *d);
+
+/* api_kbs.c: the key broker protocol. */
+#define SK_KBS_ERROR_PREFIX   "https://github.com/confidential-containers/kbs/errors"
+#define SK_KBS_SESSION_COOKIE "kbs-session-id"
+
+typedef struct sk_kbs_session {
+    char id[SK_STORE_NAME_MAX + 1];
+    json_t *doc; /* {"nonce", "tee", "token"?} */
+    const char *nonce, *tee, *token;
+    int64_t expires;
+} sk_kbs_session;
+
+/* A problem with Trustee's error type URI (SK_KBS_ERROR_PREFIX/<type>). */
+void sk_kbs_problem(sk_http_resp *resp, unsigned status, const char *type, sk_err err,
+                    const sk_diag *d);
+/* The session named by the request's cookie: SK_ERR_TOKEN when absent, unknown or expired. */
+SK_WARN_UNUSED sk_err sk_kbs_session_load(sk_server *s, const sk_http_req *req, sk_kbs_session *ret,
+                                          sk_diag *diag);
+void sk_kbs_session_clear(sk_kbs_session *ss);
+/* A tee-pubkey JWK this broker can encrypt to (else the failure names the member). */
+SK_WARN_UNUSED sk_err sk_kbs_tee_pubkey_check(const json_t *jwk, sk_diag *diag);
+/* kbs_token.c: verify a token (ours or a trusted issuer's); *ret_authority names its issuer. */
+SK_WARN_UNUSED sk_err sk_kbs_token_verify(sk_server *s, const char *jwt, json_t **ret_claims,
+                                          const char **ret_authority, sk_diag *diag);
+/* The request's token: Authorization Bearer, else the attested session's. SK_ERR_TOKEN when
+ * there is none or it does not verify. */
+SK_WARN_UNUSED sk_err sk_kbs_request_token(sk_server *s, const sk_http_req *req,
+                                           json_t **ret_claims, const char **ret_authority,
+                                           sk_diag *diag);
+/* The TEE public key (JWK) a token binds, and the JSON pointer where it was found; NULL if
+ * none. */
+const json_t *sk_kbs_token_tee_pubkey(const json_t *claims, const char **ret_where);
+void sk_api_kbs_auth(sk_server *s, const sk_http_req *req, sk_http_resp *resp);
+void sk_api_kbs_attest(sk_server *s, const sk_http_req *req, sk_http_resp *resp);
+
 int64_t sk_now(void);
 
 #endif

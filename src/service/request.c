@@ -14,16 +14,25 @@
 
 #define RQ_CHECK "attest.request"
 
+void sk_evidence_in_clear(sk_evidence_in *ev)
+{
+    if (ev == NULL) {
+        return;
+    }
+    free(ev->report);
+    free(ev->auxblob);
+    for (size_t i = 0; i < ev->n_certs; i++) {
+        free(ev->certs[i].der);
+    }
+    memset(ev, 0, sizeof(*ev));
+}
+
 void sk_attest_request_clear(sk_attest_request *r)
 {
     if (r == NULL) {
         return;
     }
-    free(r->ev.report);
-    free(r->ev.auxblob);
-    for (size_t i = 0; i < r->ev.n_certs; i++) {
-        free(r->ev.certs[i].der);
-    }
+    sk_evidence_in_clear(&r->ev);
     json_decref(r->doc);
     memset(r, 0, sizeof(*r));
 }
@@ -286,6 +295,25 @@ static sk_err parse_trustee(const json_t *e, sk_evidence_in *ev, sk_diag *diag)
     return SK_OK;
 }
 
+sk_err sk_evidence_parse(const json_t *e, const char *path, sk_evidence_in *ev, sk_diag *diag)
+{
+    if (!json_is_object(e)) {
+        return sk_diag_set(diag, SK_ERR_FORMAT, RQ_CHECK, path, SIZE_MAX, "JSON object",
+                           "another JSON type");
+    }
+    if (json_object_get(e, "attestation_report") != NULL) {
+        SK_TRY(parse_trustee(e, ev, diag));
+    } else if (json_object_get(e, "outblob") != NULL) {
+        SK_TRY(parse_tsm(e, path, ev, diag));
+    } else if (json_object_get(e, "report") != NULL) {
+        SK_TRY(parse_raw(e, path, ev, diag));
+    } else {
+        return sk_diag_set(diag, SK_ERR_FORMAT, RQ_CHECK, path, SIZE_MAX,
+                           "report, outblob or attestation_report", "none of them");
+    }
+    return sk_snp_report_parse(ev->report, ev->report_len, &ev->parsed, diag);
+}
+
 static sk_err parse_into(sk_attest_request *r, sk_diag *diag)
 {
     json_t *doc = r->doc;
@@ -299,17 +327,7 @@ static sk_err parse_into(sk_attest_request *r, sk_diag *diag)
     if (e == NULL) {
         e = doc;
     }
-    if (json_object_get(e, "attestation_report") != NULL) {
-        SK_TRY(parse_trustee(e, &r->ev, diag));
-    } else if (json_object_get(e, "outblob") != NULL) {
-        SK_TRY(parse_tsm(e, path, &r->ev, diag));
-    } else if (json_object_get(e, "report") != NULL) {
-        SK_TRY(parse_raw(e, path, &r->ev, diag));
-    } else {
-        return sk_diag_set(diag, SK_ERR_FORMAT, RQ_CHECK, path, SIZE_MAX,
-                           "report, outblob or attestation_report", "none of them");
-    }
-    SK_TRY(sk_snp_report_parse(r->ev.report, r->ev.report_len, &r->ev.parsed, diag));
+    SK_TRY(sk_evidence_parse(e, path, &r->ev, diag));
 
     json_t *rd;
     SK_TRY(sk_json_get_object(doc, "$", "runtime_data", true, &rd, diag));

@@ -19,6 +19,8 @@ static const sk_route routes[] = {
     {"GET", "/v1/reference-values/{}", sk_api_refval_get, true},
     {"DELETE", "/v1/reference-values/{}", sk_api_refval_delete, true},
     {"GET", "/v1/audit", sk_api_audit, true},
+    {"POST", "/kbs/v0/auth", sk_api_kbs_auth, false},
+    {"POST", "/kbs/v0/attest", sk_api_kbs_attest, false},
 };
 
 static bool name_ok(const char *s, size_t n)

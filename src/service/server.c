@@ -288,6 +288,8 @@ sk_err sk_server_start(const sk_server_config *cfg, sk_server **ret, sk_diag *di
     sk_server_config *c = &s->cfg;
     c->token_lifetime = c->token_lifetime > 0 ? c->token_lifetime : SK_TOKEN_LIFETIME_DEFAULT;
     c->nonce_lifetime = c->nonce_lifetime > 0 ? c->nonce_lifetime : 300;
+    c->kbs_session_lifetime = c->kbs_session_lifetime > 0 ? c->kbs_session_lifetime : 300;
+    c->kbs_reference_values = c->kbs_reference_values != NULL ? c->kbs_reference_values : "default";
     c->threads = c->threads > 0 ? c->threads : 4;
     c->max_body = c->max_body > 0 ? c->max_body : SK_ATTEST_MAX_BODY;
     c->max_uri = c->max_uri > 0 ? c->max_uri : 2048;

@@ -26,6 +26,9 @@ enum {
     Q_RES_PUT,
     Q_RES_GET,
     Q_RES_DEL,
+    Q_SESS_PUT,
+    Q_SESS_GET,
+    Q_SESS_PURGE,
     Q__COUNT,
 };
 
@@ -47,6 +50,10 @@ static const char *const queries[Q__COUNT] = {
                   "ON CONFLICT(path) DO UPDATE SET data = excluded.data",
     [Q_RES_GET] = "SELECT data FROM resources WHERE path = ?1",
     [Q_RES_DEL] = "DELETE FROM resources WHERE path = ?1",
+    [Q_SESS_PUT] = "INSERT INTO kbs_sessions(id, body, expires) VALUES(?1, ?2, ?3) "
+                   "ON CONFLICT(id) DO UPDATE SET body = excluded.body, expires = excluded.expires",
+    [Q_SESS_GET] = "SELECT body, expires FROM kbs_sessions WHERE id = ?1",
+    [Q_SESS_PURGE] = "DELETE FROM kbs_sessions WHERE expires <= ?1",
 };
 
 static const char schema[] =
@@ -56,7 +63,9 @@ static const char schema[] =
     " updated INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS audit(id INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL,"
     " actor TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL, outcome TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS resources(path TEXT PRIMARY KEY, data BLOB NOT NULL);";
+    "CREATE TABLE IF NOT EXISTS resources(path TEXT PRIMARY KEY, data BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS kbs_sessions(id TEXT PRIMARY KEY, body TEXT NOT NULL,"
+    " expires INTEGER NOT NULL);";
 
 typedef struct sq_store {
     sk_store base;
@@ -340,6 +349,54 @@ static sk_err sq_resource_delete(sk_store *s, const char *path, sk_diag *diag)
     return delete_one(q, st, "resource", path, diag);
 }
 
+static sk_err sq_session_put(sk_store *s, const char *id, const char *body, int64_t expires,
+                             sk_diag *diag)
+{
+    sq_store *q = (sq_store *)s;
+    sqlite3_stmt *st = begin(q, Q_SESS_PUT);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, body, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, expires);
+    return exec_done(q, st, "session_put", diag);
+}
+
+static sk_err sq_session_get(sk_store *s, const char *id, int64_t now, char **ret,
+                             int64_t *ret_expires, sk_diag *diag)
+{
+    sq_store *q = (sq_store *)s;
+    sqlite3_stmt *st = begin(q, Q_SESS_GET);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sk_err err = SK_OK;
+    if (rc == SQLITE_ROW) {
+        int64_t expires = sqlite3_column_int64(st, 1);
+        const unsigned char *t = sqlite3_column_text(st, 0);
+        if (expires <= now) {
+            err = sk_diag_set(diag, SK_ERR_BINDING, "kbs.session", "kbs-session-id", SIZE_MAX,
+                              "an unexpired session", "expired at %lld", (long long)expires);
+        } else if (t == NULL || (*ret = sk_strdup((const char *)t)) == NULL) {
+            err = SK_ERR_NOMEM;
+        } else if (ret_expires != NULL) {
+            *ret_expires = expires;
+        }
+    } else if (rc == SQLITE_DONE) {
+        err = sk_diag_set(diag, SK_ERR_NOT_FOUND, "kbs.session", "kbs-session-id", SIZE_MAX,
+                          "a session opened by POST /kbs/v0/auth", "unknown session");
+    } else {
+        err = db_err(q, "session_get", diag);
+    }
+    end(q, st);
+    return err;
+}
+
+static sk_err sq_session_purge(sk_store *s, int64_t now, sk_diag *diag)
+{
+    sq_store *q = (sq_store *)s;
+    sqlite3_stmt *st = begin(q, Q_SESS_PURGE);
+    sqlite3_bind_int64(st, 1, now);
+    return exec_done(q, st, "session_purge", diag);
+}
+
 static const sk_store_ops sqlite_ops = {
     .close = sq_close,
     .nonce_put = sq_nonce_put,
@@ -354,6 +411,9 @@ static const sk_store_ops sqlite_ops = {
     .resource_put = sq_resource_put,
     .resource_get = sq_resource_get,
     .resource_delete = sq_resource_delete,
+    .session_put = sq_session_put,
+    .session_get = sq_session_get,
+    .session_purge = sq_session_purge,
 };
 
 sk_err sk_store_open_sqlite(const char *path, sk_store **ret, sk_diag *diag)

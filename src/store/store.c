@@ -96,3 +96,22 @@ sk_err sk_store_resource_delete(sk_store *s, const char *path, sk_diag *diag)
     SK_TRY(check_name("path", path, diag));
     return s->ops->resource_delete(s, path, diag);
 }
+
+sk_err sk_store_session_put(sk_store *s, const char *id, const char *body, int64_t expires,
+                            sk_diag *diag)
+{
+    SK_TRY(check_name("session", id, diag));
+    return s->ops->session_put(s, id, body, expires, diag);
+}
+
+sk_err sk_store_session_get(sk_store *s, const char *id, int64_t now, char **ret,
+                            int64_t *ret_expires, sk_diag *diag)
+{
+    SK_TRY(check_name("session", id, diag));
+    return s->ops->session_get(s, id, now, ret, ret_expires, diag);
+}
+
+sk_err sk_store_session_purge(sk_store *s, int64_t now, sk_diag *diag)
+{
+    return s->ops->session_purge(s, now, diag);
+}

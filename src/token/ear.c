@@ -173,6 +173,9 @@ sk_err sk_ear_claims(const sk_ear_result *r, const sk_ear_issue_opts *o, json_t 
             return SK_ERR_NOMEM;
         }
     }
+    if (o->issuer != NULL && json_object_set_new(c, "iss", json_string(o->issuer)) != 0) {
+        return SK_ERR_NOMEM;
+    }
     if (json_object_set_new(c, "ear.sekisho.reasons",
                             r->reasons != NULL ? json_incref(r->reasons) : json_array()) != 0) {
         return SK_ERR_NOMEM;

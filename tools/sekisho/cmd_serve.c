@@ -27,6 +27,56 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
+/*
+ * config kbs_trusted_issuers: [{"issuer": URL, "jwks_file": PATH}] -> [{"issuer", "jwks"}].
+ * Every entry must load: a broker must not silently trust fewer (or other) issuers than
+ * configured.
+ */
+static int load_trusted_issuers(const json_t *conf, json_t **ret)
+{
+    json_t *list = json_object_get(conf, "kbs_trusted_issuers");
+    *ret = NULL;
+    if (list == NULL) {
+        return SK_EXIT_OK;
+    }
+    if (!json_is_array(list)) {
+        return sk_cli_usage("sekisho serve", "config kbs_trusted_issuers: want an array");
+    }
+    json_t *out = json_array();
+    size_t i;
+    json_t *e;
+    json_array_foreach (list, i, e) {
+        const char *iss = json_string_value(json_object_get(e, "issuer"));
+        const char *file = json_string_value(json_object_get(e, "jwks_file"));
+        if (iss == NULL || file == NULL) {
+            json_decref(out);
+            return sk_cli_usage("sekisho serve",
+                                "config kbs_trusted_issuers[%zu]: want issuer and jwks_file", i);
+        }
+        sk_diag diag;
+        uint8_t *buf;
+        size_t len;
+        json_t *jwks = NULL;
+        sk_err err = sk_cli_read_input(file, 1 << 20, &buf, &len, &diag);
+        if (err == SK_OK) {
+            err = sk_json_loads(buf, len, 1 << 20, 8, "jwks", &jwks, &diag);
+            free(buf);
+        }
+        if (err == SK_OK && !json_is_array(json_object_get(jwks, "keys"))) {
+            err = sk_diag_set(&diag, SK_ERR_FORMAT, "jwks", "keys", SIZE_MAX, "a JWKS",
+                              "no keys array");
+        }
+        if (err != SK_OK) {
+            json_decref(jwks);
+            json_decref(out);
+            return sk_cli_fail(err, &diag, "kbs_trusted_issuers[%zu] %s", i, file);
+        }
+        json_array_append_new(out, json_pack("{s:s, s:o}", "issuer", iss, "jwks", jwks));
+    }
+    *ret = out;
+    return SK_EXIT_OK;
+}
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -54,6 +104,11 @@ static void usage(FILE *out)
             "  --verify-time TIME      verify certificates at this time instead of now\n"
             "                          (tests and forensics only): 2025-06-01T00:00:00Z,\n"
             "                          2025-06-01 or @UNIX_SECONDS\n\n"
+            "Key broker (KBS protocol v0.4.0 under /kbs/v0/, docs/kbs.md):\n"
+            "  config kbs_session_lifetime (seconds, default 300), kbs_reference_values\n"
+            "  (the reference-value set KBS attestations are appraised against, default\n"
+            "  \"default\"), kbs_trusted_issuers ([{\"issuer\": URL, \"jwks_file\": PATH}]:\n"
+            "  other verifiers whose tokens may fetch resources).\n\n"
             "The admin token comes from $SEKISHO_ADMIN_TOKEN (at least 16 characters) or\n"
             "DIR/admin-token (created, 0600).\n"
             "Reference-value sets are managed with PUT/GET/DELETE /v1/reference-values/NAME\n"
@@ -162,6 +217,7 @@ int sk_cmd_serve(int argc, char **argv)
     uint64_t v;
     int c;
     json_t *conf = NULL;
+    _cleanup_json_ json_t *trusted = NULL; /* kbs_trusted_issuers, loaded */
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'l':
@@ -262,6 +318,17 @@ int sk_cmd_serve(int argc, char **argv)
         if (sk_json_get_u64(conf, "$", "max_body", 64 << 20, &v, NULL) == SK_OK) {
             cfg.max_body = (size_t)v;
         }
+        if (sk_json_get_u64(conf, "$", "kbs_session_lifetime", 86400, &v, NULL) == SK_OK) {
+            cfg.kbs_session_lifetime = (int64_t)v;
+        }
+        SK_IGNORE(sk_json_get_string(conf, "$", "kbs_reference_values", false,
+                                     &cfg.kbs_reference_values, NULL));
+        int trc = load_trusted_issuers(conf, &trusted);
+        if (trc != SK_EXIT_OK) {
+            json_decref(conf);
+            return trc;
+        }
+        cfg.kbs_trusted_issuers = trusted;
     }
     if (cfg.state_dir == NULL) {
         json_decref(conf);

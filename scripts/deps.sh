@@ -6,7 +6,8 @@ set -euo pipefail
 
 build_pkgs=(gcc make cmake ninja-build pkg-config libssl-dev nettle-dev libjansson-dev libjose-dev
             libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev libpcre2-dev)
-check_pkgs=(libcmocka-dev clang-format runc busybox-static openssl jose curl nodejs npm
+check_pkgs=(libcmocka-dev clang-format runc busybox-static openssl jose curl nodejs npm jq sqlite3
+            systemd
             postgresql iproute2 fuse3 libfuse3-dev)
 demo_pkgs=(runc busybox-static openssl curl)
 bench_pkgs=(wrk openssl)

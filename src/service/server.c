@@ -304,6 +304,11 @@ sk_err sk_server_start(const sk_server_config *cfg, sk_server **ret, sk_diag *di
     SK_TRY(sk_store_open_sqlite(path, &s->store, diag));
     SK_TRY(sk_keystore_open(c->state_dir, sk_now(), c->token_lifetime, &s->keys, diag));
     if (c->admin_token != NULL) {
+        /* Same floor as the file: an empty token would admit "Authorization: Bearer ". */
+        if (strlen(c->admin_token) < 16) {
+            return sk_diag_set(diag, SK_ERR_ARG, SV_CHECK, "admin_token", SIZE_MAX,
+                               ">= 16 characters", "%zu", strlen(c->admin_token));
+        }
         s->admin_token = sk_strdup(c->admin_token);
         SK_TRY_ALLOC(s->admin_token);
     } else {

@@ -528,7 +528,7 @@ static int policy_diff(int argc, char **argv)
     if (argc != 3 || is_help(argv[1])) {
         printf("usage: sekisho policy diff A B\n"
                "Shows the changes from policy A to policy B and whether HOST_DATA changes.\n");
-        return argc == 3 ? SK_EXIT_OK : SK_EXIT_TOOL;
+        return argc >= 2 && is_help(argv[1]) ? SK_EXIT_OK : SK_EXIT_TOOL;
     }
     sk_diag diag;
     sk_diag_clear(&diag);

@@ -57,7 +57,8 @@ static void usage(void)
 {
     printf("usage: sekisho report get [--provider tsm|sev-guest|sim] [--report-data HEX]\n"
            "                          [--vmpl N] [--out FILE] [--certs-out DIR] [--json]\n"
-           "                          [--cert-table-out FILE]\n"
+           "                          [--cert-table-out FILE] [--nonce TEXT]\n"
+           "                          [--runtime-data FILE]\n"
            "                          [--socket PATH] [--device PATH] [--tsm-root DIR]\n\n"
            "Ask the secure processor for an attestation report.\n"
            "  --provider NAME    tsm (configfs-tsm), sev-guest (/dev/sev-guest) or sim (the\n"

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* sekisho report verify: verify (crypto) then validate (reference values). */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cli.h"
@@ -36,7 +38,7 @@ static void verify_usage(FILE *out)
             "  --fetch                  fetch a missing VCEK (and the CRL with --require-crl)\n"
             "                           from AMD's key distribution service\n"
             "  --cache-dir DIR          on-disk cache for fetched collateral\n"
-            "                           (default ~/.cache/sekisho/kds)\n"
+            "                           (default ~/.cache/sekisho-kds)\n"
             "  --offline                use only the cache, never the network\n"
             "  --kds-url URL            key distribution service base URL (a mirror);\n"
             "                           default https://kdsintf.amd.com\n"
@@ -168,6 +170,9 @@ int sk_cmd_report_verify(int argc, char **argv)
             a.offline = true;
             a.fetch = true;
             break;
+        case O_KDS:
+            a.kds_url = optarg;
+            break;
         case O_SIM:
             a.sim_root = optarg;
             break;
@@ -264,6 +269,11 @@ int sk_cmd_report_verify(int argc, char **argv)
         const char *dir = a.cache_dir;
         if (dir == NULL) {
             const char *home = getenv("HOME");
+            /* ~/.cache may not exist yet on a fresh account; the fetcher makes only its own. */
+            snprintf(cache, sizeof(cache), "%s/.cache", home ? home : "/tmp");
+            if (mkdir(cache, 0700) != 0 && errno != EEXIST) {
+                return sk_cli_fail(SK_ERR_IO, NULL, "creating %s", cache);
+            }
             snprintf(cache, sizeof(cache), "%s/.cache/sekisho-kds", home ? home : "/tmp");
             dir = cache;
         }

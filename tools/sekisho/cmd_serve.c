@@ -109,7 +109,8 @@ static void usage(FILE *out)
             "  (the reference-value set KBS attestations are appraised against, default\n"
             "  \"default\"), kbs_trusted_issuers ([{\"issuer\": URL, \"jwks_file\": PATH}]:\n"
             "  other verifiers whose tokens may fetch resources).\n\n"
-            "The admin token comes from $SEKISHO_ADMIN_TOKEN or DIR/admin-token (created).\n"
+            "The admin token comes from $SEKISHO_ADMIN_TOKEN (at least 16 characters) or\n"
+            "DIR/admin-token (created, 0600).\n"
             "Reference-value sets are managed with PUT/GET/DELETE /v1/reference-values/NAME\n"
             "(docs/reference-values.md); an attestation names one with \"policy\" (default\n"
             "\"default\").\n");

@@ -215,8 +215,22 @@ static int state_dir_arg(int argc, char **argv, const char *path, const char **d
         case 'j':
             break;
         case 'h':
-            printf("usage: %s --state-dir DIR%s\n", path,
-                   claims != NULL ? " --claims FILE [--lifetime SECS]" : "");
+            if (claims != NULL) {
+                printf("usage: %s --state-dir DIR --claims FILE [--lifetime SECS]\n\n"
+                       "Sign the JSON object in FILE ('-' = stdin) as an ES256 JWT with the\n"
+                       "current signing key of the service whose state directory is DIR (the\n"
+                       "key is created when there is none). iat and exp (iat + SECS, default\n"
+                       "300) replace any in the file. Prints the token. Admin use only: whoever\n"
+                       "can read DIR/signing-keys.json can issue tokens.\n",
+                       path);
+            } else {
+                printf("usage: %s --state-dir DIR\n\n"
+                       "Add a new ES256 signing key to DIR/signing-keys.json and sign with it\n"
+                       "from now on. The old key stays published in the JWKS until every token\n"
+                       "it signed has expired. A running 'sekisho serve' picks the change up\n"
+                       "by itself. Prints {\"kid\": ...} of the new key.\n",
+                       path);
+            }
             return -2;
         default:
             return sk_cli_usage(path, "unknown option");

@@ -36,6 +36,8 @@
     X(SK_ERR_NETWORK, SK_CLASS_TOOL, "network request failed")                                     \
     X(SK_ERR_DEVICE, SK_CLASS_TOOL, "evidence device failure")                                     \
     X(SK_ERR_STORE, SK_CLASS_TOOL, "storage failure")                                              \
+    X(SK_ERR_KEK_MISMATCH, SK_CLASS_TOOL,                                                          \
+      "stored data was encrypted under a different key-encryption key")                            \
     /* malformed input (parsers of untrusted bytes) */                                             \
     X(SK_ERR_TRUNCATED, SK_CLASS_VERIFY, "input truncated")                                        \
     X(SK_ERR_TOO_LARGE, SK_CLASS_VERIFY, "input exceeds the size limit")                           \

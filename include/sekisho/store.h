@@ -15,6 +15,43 @@
 
 #define SK_STORE_NAME_MAX 128
 
+/*
+ * Key-broker vault rows. The store sees only what src/kbs/vault.c gives it: names, times and
+ * sealed bytes (AES-256-GCM ciphertext and tag); it never sees a value or a key.
+ */
+#define SK_STORE_VAULT_PATH_MAX  (3 * SK_STORE_NAME_MAX + 2)
+#define SK_STORE_VAULT_CTYPE_MAX 127
+#define SK_STORE_VAULT_KEK_ID    8
+#define SK_STORE_VAULT_NONCE     12
+#define SK_STORE_VAULT_MAC       48
+
+/* The resource: one row per path. mac authenticates kind, version, content type, policy. */
+typedef struct sk_store_vault_head {
+    char path[SK_STORE_VAULT_PATH_MAX + 1];
+    uint8_t kind;
+    char content_type[SK_STORE_VAULT_CTYPE_MAX + 1];
+    uint64_t version; /* the current version */
+    int64_t created;
+    int64_t updated;
+    uint64_t size; /* plaintext bytes of the current version (filled by reads) */
+    char *policy;  /* owned; NULL when none */
+    uint8_t kek_id[SK_STORE_VAULT_KEK_ID];
+    uint8_t mac[SK_STORE_VAULT_MAC];
+} sk_store_vault_head;
+
+/* One version of a resource's value, sealed. */
+typedef struct sk_store_vault_version {
+    uint64_t version;
+    int64_t created;
+    uint8_t kek_id[SK_STORE_VAULT_KEK_ID];
+    uint8_t nonce[SK_STORE_VAULT_NONCE];
+    uint8_t *sealed; /* owned; ciphertext || tag; NULL in listings */
+    size_t sealed_len;
+} sk_store_vault_version;
+
+void sk_store_vault_head_clear(sk_store_vault_head *h);
+void sk_store_vault_version_clear(sk_store_vault_version *v);
+
 typedef struct sk_store sk_store;
 
 typedef struct sk_store_ops {
@@ -30,6 +67,18 @@ typedef struct sk_store_ops {
     sk_err (*audit_append)(sk_store *s, int64_t ts, const char *actor, const char *action,
                            const char *subject, const char *outcome, sk_diag *diag);
     sk_err (*audit_list)(sk_store *s, int64_t after_id, size_t limit, json_t **ret, sk_diag *diag);
+    sk_err (*vault_write)(sk_store *s, const sk_store_vault_head *head,
+                          const sk_store_vault_version *ver, const sk_store_vault_head *expect,
+                          sk_diag *diag);
+    sk_err (*vault_head_get)(sk_store *s, const char *path, sk_store_vault_head *ret,
+                             sk_diag *diag);
+    sk_err (*vault_version_get)(sk_store *s, const char *path, uint64_t version,
+                                sk_store_vault_version *ret, sk_diag *diag);
+    sk_err (*vault_versions)(sk_store *s, const char *path, sk_store_vault_version **ret,
+                             size_t *ret_n, sk_diag *diag);
+    sk_err (*vault_list)(sk_store *s, const char *prefix, sk_store_vault_head **ret, size_t *ret_n,
+                         sk_diag *diag);
+    sk_err (*vault_delete)(sk_store *s, const char *path, sk_diag *diag);
     sk_err (*resource_put)(sk_store *s, const char *path, const uint8_t *data, size_t len,
                            sk_diag *diag);
     sk_err (*resource_get)(sk_store *s, const char *path, uint8_t **ret, size_t *ret_len,
@@ -74,6 +123,33 @@ SK_WARN_UNUSED sk_err sk_store_audit_append(sk_store *s, int64_t ts, const char 
 /* JSON array of {id, ts, actor, action, subject, outcome}, ids ascending, after after_id. */
 SK_WARN_UNUSED sk_err sk_store_audit_list(sk_store *s, int64_t after_id, size_t limit, json_t **ret,
                                           sk_diag *diag);
+
+/*
+ * Vault rows, each call one transaction. vault_write stores head (and, when ver is not NULL,
+ * inserts that version) only if the stored head still has expect's version and mac (expect
+ * NULL: the path must not exist yet); otherwise nothing is written and the result is
+ * SK_ERR_BUSY, so the caller re-reads and tries again (compare-and-swap: no lost update).
+ * SK_OK means committed (WAL, synchronous=FULL); on any error nothing was written.
+ */
+SK_WARN_UNUSED sk_err sk_store_vault_write(sk_store *s, const sk_store_vault_head *head,
+                                           const sk_store_vault_version *ver,
+                                           const sk_store_vault_head *expect, sk_diag *diag);
+/* SK_ERR_NOT_FOUND when there is no such path. Clear *ret with sk_store_vault_head_clear. */
+SK_WARN_UNUSED sk_err sk_store_vault_head_get(sk_store *s, const char *path,
+                                              sk_store_vault_head *ret, sk_diag *diag);
+SK_WARN_UNUSED sk_err sk_store_vault_version_get(sk_store *s, const char *path, uint64_t version,
+                                                 sk_store_vault_version *ret, sk_diag *diag);
+/* Every version of path, ascending, without the sealed bytes (sealed_len is set). */
+SK_WARN_UNUSED sk_err sk_store_vault_versions(sk_store *s, const char *path,
+                                              sk_store_vault_version **ret, size_t *ret_n,
+                                              sk_diag *diag);
+/* Heads whose path starts with prefix ("" or NULL: all), by path. Free with
+ * sk_store_vault_heads_free. */
+SK_WARN_UNUSED sk_err sk_store_vault_list(sk_store *s, const char *prefix,
+                                          sk_store_vault_head **ret, size_t *ret_n, sk_diag *diag);
+void sk_store_vault_heads_free(sk_store_vault_head *heads, size_t n);
+/* The resource and all its versions. SK_ERR_NOT_FOUND when there is no such path. */
+SK_WARN_UNUSED sk_err sk_store_vault_delete(sk_store *s, const char *path, sk_diag *diag);
 SK_WARN_UNUSED sk_err sk_store_resource_put(sk_store *s, const char *path, const uint8_t *data,
                                             size_t len, sk_diag *diag);
 SK_WARN_UNUSED sk_err sk_store_resource_get(sk_store *s, const char *path, uint8_t **ret,

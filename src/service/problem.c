@@ -33,6 +33,7 @@ unsigned sk_http_status_for(sk_err err)
     case SK_ERR_CRYPTO:
     case SK_ERR_DEVICE:
     case SK_ERR_STORE:
+    case SK_ERR_KEK_MISMATCH:
         return 500;
     case SK_ERR_ARG:
     case SK_ERR_TRUNCATED:

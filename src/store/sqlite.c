@@ -2,7 +2,8 @@
 /*
  * SQLite backend. One connection guarded by a mutex, prepared statements made once. WAL with
  * synchronous=FULL: a commit is on disk before the call returns, so an acknowledged write
- * survives a crash. Every operation is a single statement, hence its own transaction.
+ * survives a crash. Every operation is a single statement, hence its own transaction, except
+ * the vault's writes, which wrap theirs in BEGIN IMMEDIATE ... COMMIT (rolled back on error).
  */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -23,6 +24,18 @@ enum {
     Q_REF_DEL,
     Q_AUDIT_ADD,
     Q_AUDIT_LIST,
+    Q_V_BEGIN,
+    Q_V_COMMIT,
+    Q_V_ROLLBACK,
+    Q_V_CURRENT,
+    Q_V_HEAD_PUT,
+    Q_V_VER_PUT,
+    Q_V_HEAD_GET,
+    Q_V_LIST,
+    Q_V_VER_GET,
+    Q_V_VERS,
+    Q_V_DEL_VERS,
+    Q_V_DEL_HEAD,
     Q_RES_PUT,
     Q_RES_GET,
     Q_RES_DEL,
@@ -46,6 +59,33 @@ static const char *const queries[Q__COUNT] = {
                     "VALUES(?1, ?2, ?3, ?4, ?5)",
     [Q_AUDIT_LIST] = "SELECT id, ts, actor, action, subject, outcome FROM audit "
                      "WHERE id > ?1 ORDER BY id LIMIT ?2",
+    /* Vault: multi-statement writes run inside BEGIN IMMEDIATE ... COMMIT. */
+    [Q_V_BEGIN] = "BEGIN IMMEDIATE",
+    [Q_V_COMMIT] = "COMMIT",
+    [Q_V_ROLLBACK] = "ROLLBACK",
+    [Q_V_CURRENT] = "SELECT version, mac FROM vault_resources WHERE path = ?1",
+    [Q_V_HEAD_PUT] = "INSERT INTO vault_resources(path, kind, content_type, version, created, "
+                     "updated, policy, kek_id, mac) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+                     "ON CONFLICT(path) DO UPDATE SET kind = excluded.kind, "
+                     "content_type = excluded.content_type, version = excluded.version, "
+                     "updated = excluded.updated, policy = excluded.policy, "
+                     "kek_id = excluded.kek_id, mac = excluded.mac",
+    [Q_V_VER_PUT] = "INSERT INTO vault_versions(path, version, created, kek_id, nonce, sealed) "
+                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [Q_V_HEAD_GET] = "SELECT r.path, r.kind, r.content_type, r.version, r.created, r.updated, "
+                     "r.policy, r.kek_id, r.mac, length(v.sealed) FROM vault_resources r "
+                     "LEFT JOIN vault_versions v ON v.path = r.path AND v.version = r.version "
+                     "WHERE r.path = ?1",
+    [Q_V_LIST] = "SELECT r.path, r.kind, r.content_type, r.version, r.created, r.updated, "
+                 "r.policy, r.kek_id, r.mac, length(v.sealed) FROM vault_resources r "
+                 "LEFT JOIN vault_versions v ON v.path = r.path AND v.version = r.version "
+                 "WHERE substr(r.path, 1, length(?1)) = ?1 ORDER BY r.path",
+    [Q_V_VER_GET] = "SELECT version, created, kek_id, nonce, sealed FROM vault_versions "
+                    "WHERE path = ?1 AND version = ?2",
+    [Q_V_VERS] = "SELECT version, created, kek_id, nonce, length(sealed) FROM vault_versions "
+                 "WHERE path = ?1 ORDER BY version",
+    [Q_V_DEL_VERS] = "DELETE FROM vault_versions WHERE path = ?1",
+    [Q_V_DEL_HEAD] = "DELETE FROM vault_resources WHERE path = ?1",
     [Q_RES_PUT] = "INSERT INTO resources(path, data) VALUES(?1, ?2) "
                   "ON CONFLICT(path) DO UPDATE SET data = excluded.data",
     [Q_RES_GET] = "SELECT data FROM resources WHERE path = ?1",
@@ -61,6 +101,13 @@ static const char schema[] =
     "CREATE INDEX IF NOT EXISTS nonces_expires ON nonces(expires);"
     "CREATE TABLE IF NOT EXISTS refvals(name TEXT PRIMARY KEY, body TEXT NOT NULL,"
     " updated INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS vault_resources(path TEXT PRIMARY KEY, kind INTEGER NOT NULL,"
+    " content_type TEXT NOT NULL, version INTEGER NOT NULL, created INTEGER NOT NULL,"
+    " updated INTEGER NOT NULL, policy TEXT, kek_id BLOB NOT NULL, mac BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS vault_versions(path TEXT NOT NULL"
+    " REFERENCES vault_resources(path) ON DELETE CASCADE, version INTEGER NOT NULL,"
+    " created INTEGER NOT NULL, kek_id BLOB NOT NULL, nonce BLOB NOT NULL, sealed BLOB NOT NULL,"
+    " PRIMARY KEY(path, version));"
     "CREATE TABLE IF NOT EXISTS audit(id INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL,"
     " actor TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL, outcome TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS resources(path TEXT PRIMARY KEY, data BLOB NOT NULL);"
@@ -322,6 +369,344 @@ static sk_err sq_audit_list(sk_store *s, int64_t after_id, size_t limit, json_t 
     return SK_OK;
 }
 
+/* ---- vault ---- */
+
+static sqlite3_stmt *stmt(sq_store *q, int which)
+{
+    sqlite3_stmt *st = q->st[which];
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return st;
+}
+
+static void done(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+/* Step a statement that returns no rows; the caller holds the lock. */
+static sk_err step_done(sq_store *q, sqlite3_stmt *st, const char *what, sk_diag *diag)
+{
+    sk_err err = sqlite3_step(st) == SQLITE_DONE ? SK_OK : db_err(q, what, diag);
+    done(st);
+    return err;
+}
+
+/* Copy a fixed-size blob column; anything else is a damaged row. */
+static sk_err col_fixed(sqlite3_stmt *st, int col, const char *name, uint8_t *out, size_t n,
+                        sk_diag *diag)
+{
+    const void *p = sqlite3_column_blob(st, col);
+    if (p == NULL || (size_t)sqlite3_column_bytes(st, col) != n) {
+        char want[32];
+        snprintf(want, sizeof(want), "%zu bytes", n);
+        return sk_diag_set(diag, SK_ERR_STORE, SQ_CHECK, name, SIZE_MAX, want, "%d bytes",
+                           sqlite3_column_bytes(st, col));
+    }
+    memcpy(out, p, n);
+    return SK_OK;
+}
+
+static sk_err col_text(sqlite3_stmt *st, int col, const char *name, char *out, size_t cap,
+                       sk_diag *diag)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    size_t n = (size_t)sqlite3_column_bytes(st, col);
+    if (t == NULL || n >= cap) {
+        return sk_diag_set(diag, SK_ERR_STORE, SQ_CHECK, name, SIZE_MAX, "text", "%zu bytes", n);
+    }
+    memcpy(out, t, n);
+    out[n] = '\0';
+    return SK_OK;
+}
+
+/* One head row of Q_V_HEAD_GET / Q_V_LIST. */
+static sk_err read_head(sqlite3_stmt *st, sk_store_vault_head *ret, sk_diag *diag)
+{
+    sk_store_vault_head h;
+    memset(&h, 0, sizeof(h));
+    SK_TRY(col_text(st, 0, "vault_resources.path", h.path, sizeof(h.path), diag));
+    int64_t kind = sqlite3_column_int64(st, 1);
+    int64_t version = sqlite3_column_int64(st, 3);
+    if (kind < 0 || kind > 255 || version < 1) {
+        return sk_diag_set(diag, SK_ERR_STORE, SQ_CHECK, "vault_resources.version", SIZE_MAX,
+                           ">= 1", "%lld", (long long)version);
+    }
+    h.kind = (uint8_t)kind;
+    h.version = (uint64_t)version;
+    SK_TRY(col_text(st, 2, "vault_resources.content_type", h.content_type, sizeof(h.content_type),
+                    diag));
+    h.created = sqlite3_column_int64(st, 4);
+    h.updated = sqlite3_column_int64(st, 5);
+    SK_TRY(col_fixed(st, 7, "vault_resources.kek_id", h.kek_id, sizeof(h.kek_id), diag));
+    SK_TRY(col_fixed(st, 8, "vault_resources.mac", h.mac, sizeof(h.mac), diag));
+    int64_t sealed = sqlite3_column_type(st, 9) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 9);
+    h.size = sealed > 16 ? (uint64_t)sealed - 16 : 0;
+    if (sqlite3_column_type(st, 6) != SQLITE_NULL) {
+        h.policy = sk_strdup((const char *)sqlite3_column_text(st, 6));
+        SK_TRY_ALLOC(h.policy);
+    }
+    *ret = h;
+    return SK_OK;
+}
+
+static sk_err sq_vault_write(sk_store *s, const sk_store_vault_head *head,
+                             const sk_store_vault_version *ver, const sk_store_vault_head *expect,
+                             sk_diag *diag)
+{
+    sq_store *q = (sq_store *)s;
+    pthread_mutex_lock(&q->lock);
+    sk_err err = step_done(q, stmt(q, Q_V_BEGIN), "vault_write", diag);
+    bool in_txn = err == SK_OK;
+    if (err == SK_OK) {
+        sqlite3_stmt *st = stmt(q, Q_V_CURRENT);
+        sqlite3_bind_text(st, 1, head->path, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        bool same;
+        if (rc == SQLITE_ROW) {
+            const void *mac = sqlite3_column_blob(st, 1);
+            same = expect != NULL && (uint64_t)sqlite3_column_int64(st, 0) == expect->version &&
+                   mac != NULL && sqlite3_column_bytes(st, 1) == (int)sizeof(expect->mac) &&
+                   memcmp(mac, expect->mac, sizeof(expect->mac)) == 0;
+        } else {
+            same = expect == NULL;
+        }
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+            err = db_err(q, "vault_write", diag);
+        } else if (!same) {
+            err = sk_diag_set(diag, SK_ERR_BUSY, SQ_CHECK, head->path, SIZE_MAX,
+                              "the state it was read in", "changed concurrently");
+        }
+        done(st);
+    }
+    if (err == SK_OK) {
+        sqlite3_stmt *st = stmt(q, Q_V_HEAD_PUT);
+        sqlite3_bind_text(st, 1, head->path, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, head->kind);
+        sqlite3_bind_text(st, 3, head->content_type, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)head->version);
+        sqlite3_bind_int64(st, 5, head->created);
+        sqlite3_bind_int64(st, 6, head->updated);
+        if (head->policy != NULL) {
+            sqlite3_bind_text(st, 7, head->policy, -1, SQLITE_STATIC);
+        } else {
+            sqlite3_bind_null(st, 7);
+        }
+        sqlite3_bind_blob(st, 8, head->kek_id, sizeof(head->kek_id), SQLITE_STATIC);
+        sqlite3_bind_blob(st, 9, head->mac, sizeof(head->mac), SQLITE_STATIC);
+        err = step_done(q, st, "vault_write", diag);
+    }
+    if (err == SK_OK && ver != NULL) {
+        sqlite3_stmt *st = stmt(q, Q_V_VER_PUT);
+        sqlite3_bind_text(st, 1, head->path, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)ver->version);
+        sqlite3_bind_int64(st, 3, ver->created);
+        sqlite3_bind_blob(st, 4, ver->kek_id, sizeof(ver->kek_id), SQLITE_STATIC);
+        sqlite3_bind_blob(st, 5, ver->nonce, sizeof(ver->nonce), SQLITE_STATIC);
+        sqlite3_bind_blob64(st, 6, ver->sealed, ver->sealed_len, SQLITE_STATIC);
+        err = step_done(q, st, "vault_write", diag);
+    }
+    if (err == SK_OK) {
+        err = step_done(q, stmt(q, Q_V_COMMIT), "vault_write.commit", diag);
+    }
+    if (in_txn && !sqlite3_get_autocommit(q->db)) {
+        /* Not committed: undo everything, so nothing is ever half-written. */
+        SK_IGNORE(step_done(q, stmt(q, Q_V_ROLLBACK), "vault_write.rollback", NULL));
+        if (err == SK_OK) {
+            err = sk_diag_set(diag, SK_ERR_STORE, SQ_CHECK, "vault_write.commit", SIZE_MAX,
+                              "committed", "still in a transaction");
+        }
+    }
+    pthread_mutex_unlock(&q->lock);
+    return err;
+}
+
+static sk_err sq_vault_head_get(sk_store *s, const char *path, sk_store_vault_head *ret,
+                                sk_diag *diag)
+{
+    sq_store *q = (sq_store *)s;
+    sqlite3_stmt *st = begin(q, Q_V_HEAD_GET);
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sk_err err = SK_OK;
+    if (rc == SQLITE_ROW) {
+        err = read_head(st, ret, diag);
+    } else if (rc == SQLITE_DONE) {
+        err = sk_diag_set(diag, SK_ERR_NOT_FOUND, "vault", "path", SIZE_MAX, "a stored resource",
+                          "no resource %.200s", path);
+    } else {
+        err = db_err(q, "vault_head_get", diag);
+    }
+    end(q, st);
+    return err;
+}
+
+static sk_err sq_vault_list(sk_store *s, const char *prefix, sk_store_vault_head **ret,
+                            size_t *ret_n, sk_diag *diag)
+{
+    sq_store *q = (sq_store *)s;
+    sqlite3_stmt *st = begin(q, Q_V_LIST);
+    sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
+    sk_store_vault_head *out = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    sk_err err = SK_OK;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t ncap = cap == 0 ? 16 : cap * 2;
+            sk_store_vault_head *grown = sk_realloc(out, ncap * sizeof(*out));
+            if (grown == NULL) {
+                err = SK_ERR_NOMEM;
+                break;
+            }
+            out = grown;
+            cap = ncap;
+        }
+        err = read_head(st, &out[n], diag);
+        if (err != SK_OK) {
+            break;
+        }
+        n++;
+    }
+    if (err == SK_OK && rc != SQLITE_DONE) {
+        err = db_err(q, "vault_list", diag);
+    }
+    end(q, st);
+    if (err != SK_OK) {
+        sk_store_vault_heads_free(out, n);
+        return err;
+    }
+    *ret = out;
+    *ret_n = n;
+    return SK_OK;
+}
+
+static sk_err read_version(sqlite3_stmt *st, bool with_sealed, sk_store_vault_version *ret,
+                           sk_diag *diag)
+{
+    sk_store_vault_version v;
+    memset(&v, 0, sizeof(v));
+    int64_t version = sqlite3_column_int64(st, 0);
+    if (version < 1) {
+        return sk_diag_set(diag, SK_ERR_STORE, SQ_CHECK, "vault_versions.version", SIZE_MAX, ">= 1",
+                           "%lld", (long long)version);
+    }
+    v.version = (uint64_t)version;
+    v.created = sqlite3_column_int64(st, 1);
+    SK_TRY(col_fixed(st, 2, "vault_versions.kek_id", v.kek_id, sizeof(v.kek_id), diag));
+    SK_TRY(col_fixed(st, 3, "vault_versions.nonce", v.nonce, sizeof(v.nonce), diag));
+    if (with_sealed) {
+        const void *p = sqlite3_column_blob(st, 4);
+        v.sealed_len = (size_t)sqlite3_column_bytes(st, 4);
+        v.sealed = sk_malloc(v.sealed_len);
+        SK_TRY_ALLOC(v.sealed);
+        if (v.sealed_len > 0) {
+            memcpy(v.sealed, p, v.sealed_len);
+        }
+    } else {
+        int64_t n = sqlite3_column_int64(st, 4);
+        v.sealed_len = n > 0 ? (size_t)n : 0;
+    }
+    *ret = v;
+    return SK_OK;
+}
+
+static sk_err sq_vault_version_get(sk_store *s, const char *path, uint64_t version,
+                                   sk_store_vault_version *ret, sk_diag *diag)
+{
+    sq_store *q = (sq_store *)s;
+    sqlite3_stmt *st = begin(q, Q_V_VER_GET);
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)version);
+    int rc = sqlite3_step(st);
+    sk_err err = SK_OK;
+    if (rc == SQLITE_ROW) {
+        err = read_version(st, true, ret, diag);
+    } else if (rc == SQLITE_DONE) {
+        err = sk_diag_set(diag, SK_ERR_NOT_FOUND, "vault", "version", SIZE_MAX, "a stored version",
+                          "%.200s has no version %llu", path, (unsigned long long)version);
+    } else {
+        err = db_err(q, "vault_version_get", diag);
+    }
+    end(q, st);
+    return err;
+}
+
+static sk_err sq_vault_versions(sk_store *s, const char *path, sk_store_vault_version **ret,
+                                size_t *ret_n, sk_diag *diag)
+{
+    sq_store *q = (sq_store *)s;
+    sqlite3_stmt *st = begin(q, Q_V_VERS);
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    sk_store_vault_version *out = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    sk_err err = SK_OK;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t ncap = cap == 0 ? 8 : cap * 2;
+            sk_store_vault_version *grown = sk_realloc(out, ncap * sizeof(*out));
+            if (grown == NULL) {
+                err = SK_ERR_NOMEM;
+                break;
+            }
+            out = grown;
+            cap = ncap;
+        }
+        err = read_version(st, false, &out[n], diag);
+        if (err != SK_OK) {
+            break;
+        }
+        n++;
+    }
+    if (err == SK_OK && rc != SQLITE_DONE) {
+        err = db_err(q, "vault_versions", diag);
+    }
+    end(q, st);
+    if (err != SK_OK) {
+        free(out);
+        return err;
+    }
+    *ret = out;
+    *ret_n = n;
+    return SK_OK;
+}
+
+static sk_err sq_vault_delete(sk_store *s, const char *path, sk_diag *diag)
+{
+    sq_store *q = (sq_store *)s;
+    pthread_mutex_lock(&q->lock);
+    sk_err err = step_done(q, stmt(q, Q_V_BEGIN), "vault_delete", diag);
+    bool in_txn = err == SK_OK;
+    if (err == SK_OK) {
+        sqlite3_stmt *st = stmt(q, Q_V_DEL_VERS);
+        sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+        err = step_done(q, st, "vault_delete", diag);
+    }
+    if (err == SK_OK) {
+        sqlite3_stmt *st = stmt(q, Q_V_DEL_HEAD);
+        sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+        err = step_done(q, st, "vault_delete", diag);
+        if (err == SK_OK && sqlite3_changes(q->db) == 0) {
+            err = sk_diag_set(diag, SK_ERR_NOT_FOUND, "vault", "path", SIZE_MAX,
+                              "a stored resource", "no resource %.200s", path);
+        }
+    }
+    if (err == SK_OK) {
+        err = step_done(q, stmt(q, Q_V_COMMIT), "vault_delete.commit", diag);
+    }
+    if (in_txn && !sqlite3_get_autocommit(q->db)) {
+        SK_IGNORE(step_done(q, stmt(q, Q_V_ROLLBACK), "vault_delete.rollback", NULL));
+        if (err == SK_OK) {
+            err = sk_diag_set(diag, SK_ERR_STORE, SQ_CHECK, "vault_delete.commit", SIZE_MAX,
+                              "committed", "still in a transaction");
+        }
+    }
+    pthread_mutex_unlock(&q->lock);
+    return err;
+}
+
 static sk_err sq_resource_put(sk_store *s, const char *path, const uint8_t *data, size_t len,
                               sk_diag *diag)
 {
@@ -408,6 +793,12 @@ static const sk_store_ops sqlite_ops = {
     .refval_delete = sq_refval_delete,
     .audit_append = sq_audit_append,
     .audit_list = sq_audit_list,
+    .vault_write = sq_vault_write,
+    .vault_head_get = sq_vault_head_get,
+    .vault_version_get = sq_vault_version_get,
+    .vault_versions = sq_vault_versions,
+    .vault_list = sq_vault_list,
+    .vault_delete = sq_vault_delete,
     .resource_put = sq_resource_put,
     .resource_get = sq_resource_get,
     .resource_delete = sq_resource_delete,

@@ -77,6 +77,92 @@ sk_err sk_store_audit_list(sk_store *s, int64_t after_id, size_t limit, json_t *
     return s->ops->audit_list(s, after_id, limit, ret, diag);
 }
 
+void sk_store_vault_head_clear(sk_store_vault_head *h)
+{
+    if (h != NULL) {
+        free(h->policy);
+        memset(h, 0, sizeof(*h));
+    }
+}
+
+void sk_store_vault_version_clear(sk_store_vault_version *v)
+{
+    if (v != NULL) {
+        free(v->sealed);
+        memset(v, 0, sizeof(*v));
+    }
+}
+
+void sk_store_vault_heads_free(sk_store_vault_head *heads, size_t n)
+{
+    if (heads == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sk_store_vault_head_clear(&heads[i]);
+    }
+    free(heads);
+}
+
+static sk_err check_vault_path(const char *path, sk_diag *diag)
+{
+    size_t n = path != NULL ? strnlen(path, SK_STORE_VAULT_PATH_MAX + 1) : 0;
+    if (n == 0 || n > SK_STORE_VAULT_PATH_MAX) {
+        return sk_diag_set(diag, SK_ERR_ARG, ST_CHECK, "path", SIZE_MAX, "1..386 characters", "%zu",
+                           n);
+    }
+    return SK_OK;
+}
+
+sk_err sk_store_vault_write(sk_store *s, const sk_store_vault_head *head,
+                            const sk_store_vault_version *ver, const sk_store_vault_head *expect,
+                            sk_diag *diag)
+{
+    SK_TRY(check_vault_path(head->path, diag));
+    if (ver != NULL && (ver->version != head->version || ver->sealed == NULL)) {
+        return sk_diag_set(diag, SK_ERR_ARG, ST_CHECK, "version", SIZE_MAX,
+                           "the head's version, sealed", "%llu", (unsigned long long)ver->version);
+    }
+    return s->ops->vault_write(s, head, ver, expect, diag);
+}
+
+sk_err sk_store_vault_head_get(sk_store *s, const char *path, sk_store_vault_head *ret,
+                               sk_diag *diag)
+{
+    SK_TRY(check_vault_path(path, diag));
+    return s->ops->vault_head_get(s, path, ret, diag);
+}
+
+sk_err sk_store_vault_version_get(sk_store *s, const char *path, uint64_t version,
+                                  sk_store_vault_version *ret, sk_diag *diag)
+{
+    SK_TRY(check_vault_path(path, diag));
+    return s->ops->vault_version_get(s, path, version, ret, diag);
+}
+
+sk_err sk_store_vault_versions(sk_store *s, const char *path, sk_store_vault_version **ret,
+                               size_t *ret_n, sk_diag *diag)
+{
+    SK_TRY(check_vault_path(path, diag));
+    return s->ops->vault_versions(s, path, ret, ret_n, diag);
+}
+
+sk_err sk_store_vault_list(sk_store *s, const char *prefix, sk_store_vault_head **ret,
+                           size_t *ret_n, sk_diag *diag)
+{
+    if (prefix != NULL && strnlen(prefix, SK_STORE_VAULT_PATH_MAX + 1) > SK_STORE_VAULT_PATH_MAX) {
+        return sk_diag_set(diag, SK_ERR_ARG, ST_CHECK, "prefix", SIZE_MAX, "<= 386 characters",
+                           "longer");
+    }
+    return s->ops->vault_list(s, prefix != NULL ? prefix : "", ret, ret_n, diag);
+}
+
+sk_err sk_store_vault_delete(sk_store *s, const char *path, sk_diag *diag)
+{
+    SK_TRY(check_vault_path(path, diag));
+    return s->ops->vault_delete(s, path, diag);
+}
+
 sk_err sk_store_resource_put(sk_store *s, const char *path, const uint8_t *data, size_t len,
                              sk_diag *diag)
 {

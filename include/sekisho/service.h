@@ -112,6 +112,10 @@ typedef struct sk_server_config {
     /* Other token issuers whose results the broker accepts: [{"issuer": URL, "jwks": JWKS}];
      * borrowed, may be NULL. */
     const json_t *kbs_trusted_issuers;
+    /* Key-encryption key of the resource vault: kek (32 bytes, copied; e.g. $SEKISHO_KEK) if
+     * set, else the file kek_file, else state_dir/kek (32 random bytes, created 0600). */
+    const uint8_t *kek;
+    const char *kek_file;
     sk_appraise_fn appraise; /* NULL: attestation answers 501 */
     void *appraise_ctx;
 } sk_server_config;

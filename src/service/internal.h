@@ -9,6 +9,7 @@
 #include "sekisho/service.h"
 #include "sekisho/store.h"
 #include "sekisho/token.h"
+#include "sekisho/vault.h"
 
 #define SK_LAT_BUCKETS 10
 
@@ -28,6 +29,7 @@ struct sk_server {
     uint16_t port;
     sk_store *store;
     sk_keystore *keys;
+    sk_vault *vault; /* resources for the key broker (api_resources.c, the KBS endpoints) */
     char *admin_token;
     char *issuer;
     sk_metrics metrics;
@@ -98,6 +100,14 @@ void sk_api_jwks(sk_server *s, const sk_http_req *req, sk_http_resp *resp);
 void sk_api_oidc(sk_server *s, const sk_http_req *req, sk_http_resp *resp);
 void sk_api_challenge(sk_server *s, const sk_http_req *req, sk_http_resp *resp);
 void sk_api_attest(sk_server *s, const sk_http_req *req, sk_http_resp *resp);
+/* api_resources.c: the vault's admin API. */
+void sk_api_resource_list(sk_server *s, const sk_http_req *req, sk_http_resp *resp);
+void sk_api_resource_put(sk_server *s, const sk_http_req *req, sk_http_resp *resp);
+void sk_api_resource_get(sk_server *s, const sk_http_req *req, sk_http_resp *resp);
+void sk_api_resource_delete(sk_server *s, const sk_http_req *req, sk_http_resp *resp);
+void sk_api_resource_rotate(sk_server *s, const sk_http_req *req, sk_http_resp *resp);
+void sk_api_resource_policy_put(sk_server *s, const sk_http_req *req, sk_http_resp *resp);
+void sk_api_resource_policy_get(sk_server *s, const sk_http_req *req, sk_http_resp *resp);
 void sk_api_refval_put(sk_server *s, const sk_http_req *req, sk_http_resp *resp);
 void sk_api_refval_get(sk_server *s, const sk_http_req *req, sk_http_resp *resp);
 void sk_api_refval_list(sk_server *s, const sk_http_req *req, sk_http_resp *resp);

@@ -128,6 +128,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         }
         sk_buf_init(&cs->body);
+        cs->body.secret = true; /* bodies may carry secrets (PUT /v1/resources): wiped */
         cs->start_us = mono_us();
         *con_cls = cs;
         if (strlen(url) > s->cfg.max_uri) {
@@ -262,6 +263,7 @@ void sk_server_stop(sk_server *s)
     if (s->mhd != NULL) {
         MHD_stop_daemon(s->mhd);
     }
+    sk_vault_close(s->vault);
     sk_store_close(s->store);
     sk_keystore_free(s->keys);
     if (s->admin_token != NULL) {
@@ -315,6 +317,21 @@ sk_err sk_server_start(const sk_server_config *cfg, sk_server **ret, sk_diag *di
         SK_TRY(sk_admin_token_load(c->state_dir, &s->admin_token, diag));
     }
     c->admin_token = NULL; /* the server's copy is s->admin_token */
+    /* The resource vault, refusing a state.db written under another KEK. */
+    uint8_t kek[SK_VAULT_KEK_LEN];
+    sk_err err = SK_OK;
+    if (c->kek != NULL) {
+        memcpy(kek, c->kek, sizeof(kek));
+    } else {
+        err = sk_vault_kek_load(c->state_dir, c->kek_file, c->kek_file == NULL, kek, diag);
+    }
+    if (err == SK_OK) {
+        err = sk_vault_open(s->store, kek, &s->vault, diag);
+    }
+    sk_wipe(kek, sizeof(kek));
+    c->kek = NULL;
+    SK_TRY(err);
+    SK_TRY(sk_vault_kek_check(s->vault, diag));
 
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));

@@ -15,6 +15,7 @@
 #include "sekisho/json.h"
 #include "sekisho/service.h"
 #include "sekisho/snp_certs.h"
+#include "sekisho/vault.h"
 
 #define SIM_ROOTS_MAX  8
 #define SIM_ROOT_INPUT (1024u * 1024)
@@ -84,11 +85,16 @@ static void usage(FILE *out)
             "  --listen ADDR:PORT      listen address (default 127.0.0.1:8080; port 0 = any)\n"
             "  --state-dir DIR         keys, admin token, state.db (created 0700)\n"
             "  --config FILE           JSON config: listen, state_dir, token_lifetime,\n"
-            "                          nonce_lifetime, threads, max_body, issuer, developer\n"
+            "                          nonce_lifetime, threads, max_body, issuer, developer,\n"
+            "                          kek_file\n"
             "  --token-lifetime SECS   EAR token lifetime (default 300)\n"
             "  --threads N             worker threads (default 4)\n"
             "  --issuer URL            base URL in the OpenID metadata\n"
             "  --port-file FILE        write the bound port there once listening\n"
+            "  --kek-file FILE         key-encryption key of the resource vault (32 raw bytes,\n"
+            "                          or base64/hex text; mode 0600); default DIR/kek, created\n"
+            "                          on first start. $SEKISHO_KEK (base64 or hex) wins.\n"
+            "                          Back it up apart from state.db (docs/resources.md).\n"
             "  --json                  print the startup line as JSON\n\n"
             "SEV-SNP appraisal (POST /v1/attest/sev-snp):\n"
             "  --trust-sim-root FILE   also trust a simulated root hierarchy (PEM bundle ARK,\n"
@@ -111,6 +117,8 @@ static void usage(FILE *out)
             "  other verifiers whose tokens may fetch resources).\n\n"
             "The admin token comes from $SEKISHO_ADMIN_TOKEN (at least 16 characters) or\n"
             "DIR/admin-token (created, 0600).\n"
+            "Key-broker resources are managed with /v1/resources/REPO/TYPE/TAG or\n"
+            "'sekisho resource' (docs/resources.md).\n"
             "Reference-value sets are managed with PUT/GET/DELETE /v1/reference-values/NAME\n"
             "(docs/reference-values.md); an attestation names one with \"policy\" (default\n"
             "\"default\").\n");
@@ -204,6 +212,7 @@ int sk_cmd_serve(int argc, char **argv)
         {"offline", no_argument, NULL, 'O'},
         {"kds-url", required_argument, NULL, 'U'},
         {"verify-time", required_argument, NULL, 'T'},
+        {"kek-file", required_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -273,6 +282,9 @@ int sk_cmd_serve(int argc, char **argv)
                                     optarg);
             }
             break;
+        case 'k':
+            cfg.kek_file = optarg;
+            break;
         case 'h':
             usage(stdout);
             return SK_EXIT_OK;
@@ -305,6 +317,9 @@ int sk_cmd_serve(int argc, char **argv)
             SK_IGNORE(sk_json_get_string(conf, "$", "issuer", false, &cfg.issuer, NULL));
         }
         SK_IGNORE(sk_json_get_string(conf, "$", "developer", false, &cfg.developer, NULL));
+        if (cfg.kek_file == NULL) {
+            SK_IGNORE(sk_json_get_string(conf, "$", "kek_file", false, &cfg.kek_file, NULL));
+        }
         if (cfg.token_lifetime == 0 &&
             sk_json_get_u64(conf, "$", "token_lifetime", 86400 * 30, &v, NULL) == SK_OK) {
             cfg.token_lifetime = (int64_t)v;
@@ -362,8 +377,23 @@ int sk_cmd_serve(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    /* $SEKISHO_KEK: parsed, then wiped from the environment (and /proc/self/environ). */
+    uint8_t kek[SK_VAULT_KEK_LEN];
+    char *kek_env = getenv("SEKISHO_KEK");
+    if (kek_env != NULL) {
+        size_t n = strlen(kek_env);
+        sk_err kerr = sk_vault_kek_parse(kek_env, n, kek, &diag);
+        sk_wipe(kek_env, n);
+        unsetenv("SEKISHO_KEK");
+        if (kerr != SK_OK) {
+            json_decref(conf);
+            return sk_cli_fail(kerr, &diag, "$SEKISHO_KEK");
+        }
+        cfg.kek = kek;
+    }
     sk_server *srv = NULL;
     sk_err err = sk_server_start(&cfg, &srv, &diag);
+    sk_wipe(kek, sizeof(kek));
     if (err != SK_OK) {
         json_decref(conf);
         return sk_cli_fail(err, &diag, "serve");

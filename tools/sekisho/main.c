@@ -18,6 +18,7 @@ static const sk_command commands[] = {
     {"report", "show, verify or fetch SEV-SNP attestation reports", sk_cmd_report},
     {"measure", "compute the SEV-SNP launch MEASUREMENT (reference value)", sk_cmd_measure},
     {"serve", "run the attestation service (verifier API, JWKS, admin API)", sk_cmd_serve},
+    {"resource", "manage the key broker's resources (secrets, keys, policies)", sk_cmd_resource},
     {"token", "verify, show, issue EAR tokens; rotate the signing key", sk_cmd_token},
     {"release-policy", "check and evaluate key release policies offline", sk_cmd_release_policy},
     {"sim", "simulated AMD secure processor (never trusted by default)", sk_cmd_sim},

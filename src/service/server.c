@@ -255,6 +255,28 @@ sk_err sk_admin_token_load(const char *state_dir, char **ret, sk_diag *diag)
     return SK_OK;
 }
 
+/*
+ * No STATE_DIR/kek: create one, unless state.db already holds resources. Their KEK was lost or
+ * not restored with state.db; a new one could never open them.
+ */
+static sk_err kek_first_start(sk_server *s, uint8_t kek[SK_VAULT_KEK_LEN], sk_diag *diag)
+{
+    sk_store_vault_head *heads = NULL;
+    size_t n = 0;
+    SK_TRY(sk_store_vault_list(s->store, "", &heads, &n, diag));
+    sk_store_vault_heads_free(heads, n);
+    if (n > 0) {
+        sk_err err =
+            sk_diag_set(diag, SK_ERR_NOT_FOUND, SV_CHECK, "kek", SIZE_MAX,
+                        "the key-encryption key state.db was written under",
+                        "no %s/kek, and state.db holds %zu resource(s)", s->cfg.state_dir, n);
+        sk_diag_detail(diag, "restore the KEK from its backup, or pass --kek-file or "
+                             "$SEKISHO_KEK");
+        return err;
+    }
+    return sk_vault_kek_load(s->cfg.state_dir, NULL, true, kek, diag);
+}
+
 void sk_server_stop(sk_server *s)
 {
     if (s == NULL) {
@@ -323,7 +345,10 @@ sk_err sk_server_start(const sk_server_config *cfg, sk_server **ret, sk_diag *di
     if (c->kek != NULL) {
         memcpy(kek, c->kek, sizeof(kek));
     } else {
-        err = sk_vault_kek_load(c->state_dir, c->kek_file, c->kek_file == NULL, kek, diag);
+        err = sk_vault_kek_load(c->state_dir, c->kek_file, false, kek, diag);
+        if (err == SK_ERR_NOT_FOUND && c->kek_file == NULL) {
+            err = kek_first_start(s, kek, diag);
+        }
     }
     if (err == SK_OK) {
         err = sk_vault_open(s->store, kek, &s->vault, diag);

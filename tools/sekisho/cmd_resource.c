@@ -307,13 +307,17 @@ static int fail_http(const rs_opts *o, long status, json_t *problem, const char 
     const char *name = json_string_value(json_object_get(problem, "error"));
     fprintf(stderr, "sekisho: %s: HTTP %ld: %s\n", what, status,
             detail != NULL ? detail : "no problem details");
-    int code = sk_cli_exit_code(err_from_name(name));
+    /* 5: the admin token was refused; 2: stored data failed verification; else 1. */
+    sk_err err = err_from_name(name);
+    int code = status == 401 || status == 403                        ? SK_EXIT_POLICY
+               : err == SK_ERR_DECRYPT || err == SK_ERR_KEK_MISMATCH ? SK_EXIT_VERIFY
+                                                                     : SK_EXIT_TOOL;
     if (o->json && problem != NULL) {
         json_incref(problem);
         (void)sk_cli_print_json(
             json_pack("{s:I, s:o}", "status", (json_int_t)status, "problem", problem));
     }
-    return code == SK_EXIT_OK ? SK_EXIT_TOOL : code;
+    return code;
 }
 
 /* Run one request; print JSON (--json) or hand the answer to show(). */

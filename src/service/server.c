@@ -14,6 +14,7 @@
 
 #include "internal.h"
 #include "sekisho/crypto.h"
+#include "sekisho/release_policy.h"
 
 #define SV_CHECK "server"
 
@@ -255,6 +256,16 @@ sk_err sk_admin_token_load(const char *state_dir, char **ret, sk_diag *diag)
     return SK_OK;
 }
 
+/* A resource's release policy must parse in the grammar the broker evaluates. */
+static sk_err check_release_policy(void *ctx, const json_t *policy, sk_diag *diag)
+{
+    (void)ctx;
+    sk_release_policy *p = NULL;
+    SK_TRY(sk_release_policy_from_json(policy, &p, diag));
+    sk_release_policy_free(p);
+    return SK_OK;
+}
+
 /*
  * No STATE_DIR/kek: create one, unless state.db already holds resources. Their KEK was lost or
  * not restored with state.db; a new one could never open them.
@@ -357,6 +368,7 @@ sk_err sk_server_start(const sk_server_config *cfg, sk_server **ret, sk_diag *di
     c->kek = NULL;
     SK_TRY(err);
     SK_TRY(sk_vault_kek_check(s->vault, diag));
+    sk_vault_set_policy_validator(s->vault, check_release_policy, NULL);
 
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));

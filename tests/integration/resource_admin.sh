@@ -60,6 +60,9 @@ canary="sekisho-canary-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 printf '%s' "$canary" >"$work/secret"
 canary_b64=$(printf '%s' "$canary" | base64 -w0)
 canary_sha=$(sha256sum <"$work/secret" | cut -d' ' -f1)
+# A release policy in the broker's grammar (docs/release-policy.md).
+policy='{"version":"1.0.0","anyOf":[{"authority":"https://kbs.example","allOf":'
+policy+='[{"claim":"/submods/cpu0/ear.status","equals":"affirming"}]}]}'
 
 # Without the admin token: 401, for the API and the CLI.
 [ "$(code -X PUT --data "{\"value\":\"$canary_b64\"}" "$base/v1/resources/app/db/password")" = 401 ] \
@@ -89,8 +92,7 @@ R get app/db/password | grep -q "^versions:" || fail "get (text)"
 grep -q '"versions":\[{"version":1' "$work/out" || fail "GET versions"
 # Through curl, with a content type and a policy in the same PUT.
 [ "$(code "${auth[@]}" -X PUT --data "{\"value\":\"$canary_b64\",\"content_type\":\"text/plain\",\
-\"policy\":{\"version\":\"1.0.0\",\"anyOf\":[]}}" "$base/v1/resources/app/db/other")" = 200 ] \
-    || { cat "$work/out"; fail "curl PUT"; }
+\"policy\":$policy}" "$base/v1/resources/app/db/other")" = 200 ] || { cat "$work/out"; fail "curl PUT"; }
 grep -q '"content_type":"text/plain"' "$work/out" && grep -q '"policy":true' "$work/out" \
     || fail "curl PUT metadata"
 
@@ -141,7 +143,7 @@ if R list --prefix 'a?b' 2>"$work/err"; then fail "CLI bad prefix"; fi
     || fail "404 rotate"
 [ "$(code "${auth[@]}" "$base/v1/resources/app/keys/k1/policy")" = 404 ] \
     && grep -q '"field":"policy"' "$work/out" || fail "404 no policy"
-[ "$(code "${auth[@]}" -X PUT --data '{}' "$base/v1/resources/app/db/none/policy")" = 404 ] \
+[ "$(code "${auth[@]}" -X PUT --data "$policy" "$base/v1/resources/app/db/none/policy")" = 404 ] \
     || fail "404 policy put"
 rc=0
 R get app/db/none 2>"$work/err" || rc=$?
@@ -149,7 +151,7 @@ R get app/db/none 2>"$work/err" || rc=$?
 grep -q "HTTP 404" "$work/err" || fail "CLI 404 message"
 
 # Policies: set from a file, read back as given; invalid ones refused naming the field.
-printf '{ "version": "1.0.0",\n  "anyOf": [] }\n' >"$work/policy.json"
+printf '%s\n' "$policy" | sed 's/,"anyOf"/,\n  "anyOf"/' >"$work/policy.json"
 R policy app/keys/k1 --set "$work/policy.json" | grep -q "policy set" || fail "policy set"
 [ "$(code "${auth[@]}" "$base/v1/resources/app/keys/k1/policy")" = 200 ] || fail "policy get"
 cmp -s "$work/out" "$work/policy.json" || fail "policy stored as given"
@@ -158,6 +160,15 @@ R policy app/keys/k1 | grep -q '"anyOf"' || fail "CLI policy get"
     && grep -q '"field":"policy"' "$work/out" || fail "policy not an object"
 [ "$(code "${auth[@]}" -X PUT --data '{"a":' "$base/v1/resources/app/keys/k1/policy")" = 400 ] \
     || fail "policy not JSON"
+# Checked in the release-policy grammar, the problem naming the JSON path.
+[ "$(code "${auth[@]}" -X PUT --data "${policy/1.0.0/2.0.0}" \
+    "$base/v1/resources/app/keys/k1/policy")" = 400 ] && grep -q '"field":"\$.version"' "$work/out" \
+    || { cat "$work/out"; fail "policy version"; }
+[ "$(code "${auth[@]}" -X PUT --data '{"version":"1.0.0","anyOf":[]}' \
+    "$base/v1/resources/app/keys/k1/policy")" = 400 ] && grep -q '"field":"\$.anyOf"' "$work/out" \
+    || fail "empty anyOf"
+[ "$(code "${auth[@]}" -X PUT --data "{\"value\":\"$canary_b64\",\"policy\":{\"anyOf\":1}}" \
+    "$base/v1/resources/app/db/p3")" = 400 ] || fail "PUT with an invalid policy"
 printf '[]' >"$work/bad-policy.json"
 if R put app/db/p2 --value-file "$work/secret" --policy "$work/bad-policy.json" 2>/dev/null; then
     fail "CLI put with a non-object policy"

@@ -178,6 +178,33 @@ call op DELETE /v1/reference-values/other 200 "${admin[@]}"
 call op DELETE /v1/reference-values/other 404 "${admin[@]}"
 call op DELETE /v1/reference-values/sim 401
 
+# The resource vault (admin).
+printf '{"value": "c2VjcmV0LXZhbHVl", "content_type": "text/plain"}' >"$work/res.json"
+printf '{"kind": "key"}' >"$work/key.json"
+printf '{"version": "1.0.0", "anyOf": [{"authority": "https://kbs.example", "allOf": [%s]}]}' \
+    '{"claim": "/submods/cpu0/ear.status", "equals": "affirming"}' >"$work/relpol.json"
+call op PUT /v1/resources/app/db/password 200 "${admin[@]}" --data-binary @"$work/res.json"
+call op PUT /v1/resources/app/db/password 401 --data-binary @"$work/res.json"
+call op PUT /v1/resources/app/db/bad 400 "${admin[@]}" --data-binary '{"value": 1}'
+call op PUT /v1/resources/app/keys/k1 200 "${admin[@]}" --data-binary @"$work/key.json"
+call op PUT /v1/resources/app/keys/k1 409 "${admin[@]}" \
+    --data-binary '{"kind": "secret", "value": "c2VjcmV0"}'
+call op GET /v1/resources 200 "${admin[@]}"
+call op GET "/v1/resources?prefix=app/keys" 200 "${admin[@]}"
+call op GET "/v1/resources?prefix=a%3Fb" 400 "${admin[@]}"
+call op GET /v1/resources 401
+call op GET /v1/resources/app/db/password 200 "${admin[@]}"
+call op GET /v1/resources/app/db/missing 404 "${admin[@]}"
+call op POST /v1/resources/app/keys/k1/rotate 200 "${admin[@]}"
+call op POST /v1/resources/app/db/password/rotate 400 "${admin[@]}"
+call op POST /v1/resources/app/db/missing/rotate 404 "${admin[@]}"
+call op PUT /v1/resources/app/keys/k1/policy 200 "${admin[@]}" --data-binary @"$work/relpol.json"
+call op PUT /v1/resources/app/keys/k1/policy 400 "${admin[@]}" --data-binary '{"version": "1.0.0"}'
+call op GET /v1/resources/app/keys/k1/policy 200 "${admin[@]}"
+call op GET /v1/resources/app/db/password/policy 404 "${admin[@]}"
+call op DELETE /v1/resources/app/db/password 200 "${admin[@]}"
+call op DELETE /v1/resources/app/db/password 404 "${admin[@]}"
+
 node_run responses "$work/cases.tsv" || fail "responses do not match docs/openapi.yaml"
 kill -TERM "${pids[1]}"
 wait "${pids[1]}" || fail "server exit status"

@@ -162,6 +162,9 @@ SK_WARN_UNUSED sk_err sk_kbs_request_token(sk_server *s, const sk_http_req *req,
 const json_t *sk_kbs_token_tee_pubkey(const json_t *claims, const char **ret_where);
 void sk_api_kbs_auth(sk_server *s, const sk_http_req *req, sk_http_resp *resp);
 void sk_api_kbs_attest(sk_server *s, const sk_http_req *req, sk_http_resp *resp);
+/* api_kbs_resource.c */
+void sk_api_kbs_resource(sk_server *s, const sk_http_req *req, sk_http_resp *resp);
+void sk_api_key_release(sk_server *s, const sk_http_req *req, sk_http_resp *resp);
 
 int64_t sk_now(void);
 

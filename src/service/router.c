@@ -28,6 +28,8 @@ static const sk_route routes[] = {
     {"GET", "/v1/audit", sk_api_audit, true},
     {"POST", "/kbs/v0/auth", sk_api_kbs_auth, false},
     {"POST", "/kbs/v0/attest", sk_api_kbs_attest, false},
+    {"GET", "/kbs/v0/resource/{}/{}/{}", sk_api_kbs_resource, false},
+    {"POST", "/v1/keys/{}/release", sk_api_key_release, false},
 };
 
 static bool name_ok(const char *s, size_t n)

@@ -11,6 +11,7 @@
 
 #include "sekisho/crypto.h"
 #include "sekisho/json.h"
+#include "sekisho/jwe.h"
 #include "sekisho/service.h"
 #include "sekisho/snp.h"
 #include "sekisho/token.h"
@@ -84,15 +85,15 @@ static void client_init(client *cl, sk_server *s)
 
 /* The Trustee Attestation body for a report whose REPORT_DATA binds nonce and tee-pubkey
  * (when bind) and whose HOST_DATA is host_data. */
-static char *attestation(const char *nonce, bool bind, const uint8_t host_data[32],
-                         const char *init_body)
+static char *attestation_with(const char *nonce, bool bind, const uint8_t host_data[32],
+                              const char *init_body, const char *tee_pubkey_text)
 {
     size_t n;
     uint8_t *rep = sk_test_vector("snp/genoa-v3/report.bin", &n);
     sk_snp_report r;
     sk_diag d;
     sk_assert_ok(sk_snp_report_parse(rep, n, &r, &d), &d);
-    json_t *tpk = json_loads(tee_pubkey, 0, NULL);
+    json_t *tpk = json_loads(tee_pubkey_text, 0, NULL);
     json_t *rd =
         json_pack("{s:O, s:s, s:s}", "tee-pubkey", tpk, "nonce", nonce, "additional-evidence", "");
     uint8_t h[48];
@@ -117,6 +118,12 @@ static char *attestation(const char *nonce, bool bind, const uint8_t host_data[3
     json_decref(rd);
     free(rep);
     return text;
+}
+
+static char *attestation(const char *nonce, bool bind, const uint8_t host_data[32],
+                         const char *init_body)
+{
+    return attestation_with(nonce, bind, host_data, init_body, tee_pubkey);
 }
 
 static const char *problem_type(json_t *j)
@@ -288,12 +295,205 @@ static void test_kbs_protocol(void **state)
     free(dir);
 }
 
+static void admin(client *cl, bool on)
+{
+    static struct curl_slist *h;
+    if (h == NULL) {
+        h = curl_slist_append(NULL, "Authorization: Bearer admin-token-for-tests");
+    }
+    curl_easy_setopt(cl->c, CURLOPT_HTTPHEADER, on ? h : NULL);
+}
+
+/* A session that attested with key's public half and HOST_DATA hd; returns the token. */
+static char *attest_session(client *cl, const sk_tee_key *key, const uint8_t hd[32])
+{
+    json_t *j = NULL, *pub = NULL;
+    assert_int_equal(sk_tee_key_public_jwk(key, &pub), SK_OK);
+    char *pubtext = json_dumps(pub, JSON_COMPACT);
+    json_decref(pub);
+    assert_int_equal(req(cl, "POST", "/kbs/v0/auth", "{\"version\":\"0.4.0\",\"tee\":\"snp\"}", &j),
+                     200);
+    char *nonce = sk_strdup(json_string_value(json_object_get(j, "nonce")));
+    json_decref(j);
+    char *body = attestation_with(nonce, true, hd, NULL, pubtext);
+    assert_int_equal(req(cl, "POST", "/kbs/v0/attest", body, &j), 200);
+    char *token = sk_strdup(json_string_value(json_object_get(j, "token")));
+    json_decref(j);
+    free(body);
+    free(nonce);
+    free(pubtext);
+    return token;
+}
+
+static void test_kbs_resource(void **state)
+{
+    (void)state;
+    char *dir = sk_test_tmpdir();
+    int calls = 0;
+    sk_server_config cfg = {.state_dir = dir,
+                            .admin_token = "admin-token-for-tests",
+                            .appraise = test_appraise,
+                            .appraise_ctx = &calls};
+    sk_server *s = NULL;
+    sk_diag d;
+    sk_assert_ok(sk_server_start(&cfg, &s, &d), &d);
+    client cl;
+    client_init(&cl, s);
+    json_t *j = NULL;
+    uint8_t hd[32];
+    memset(hd, 0xa1, sizeof(hd));
+    char hdhex[65];
+    sk_hex_encode(hd, 32, hdhex);
+
+    admin(&cl, true);
+    assert_int_equal(req(&cl, "PUT", "/v1/reference-values/default", open_refvals, &j), 200);
+    json_decref(j);
+    char body[1024];
+    /* "c2VjcmV0LXZhbHVl" = "secret-value" */
+    snprintf(body, sizeof(body),
+             "{\"value\":\"c2VjcmV0LXZhbHVl\",\"policy\":{\"version\":\"1.0.0\",\"anyOf\":[{"
+             "\"authority\":\"%s\",\"allOf\":[{\"claim\":\"submods.cpu0.ear.status\","
+             "\"equals\":\"affirming\"},{\"claim\":"
+             "\"submods.cpu0.ear.veraison.annotated-evidence.init_data\",\"equals\":\"%s\"}]}]}}",
+             cl.base, hdhex);
+    assert_int_equal(req(&cl, "PUT", "/v1/resources/default/app/secret", body, &j), 200);
+    json_decref(j);
+    assert_int_equal(req(&cl, "PUT", "/v1/resources/default/app/nopolicy",
+                         "{\"value\":\"c2VjcmV0LXZhbHVl\"}", &j),
+                     200);
+    json_decref(j);
+    snprintf(body, sizeof(body),
+             "{\"kind\":\"key\",\"policy\":{\"version\":\"1.0.0\",\"anyOf\":[{\"authority\":\"%s\","
+             "\"allOf\":[{\"claim\":\"submods.cpu0.ear.status\",\"equals\":\"affirming\"}]}]}}",
+             cl.base);
+    assert_int_equal(req(&cl, "PUT", "/v1/resources/default/key/db", body, &j), 200);
+    json_decref(j);
+    admin(&cl, false);
+
+    /* No token at all: 401 TokenNotFound. */
+    assert_int_equal(req(&cl, "GET", "/kbs/v0/resource/default/app/secret", NULL, &j), 401);
+    assert_string_equal(problem_type(j),
+                        "https://github.com/confidential-containers/kbs/errors/TokenNotFound");
+    json_decref(j);
+
+    /* A session attested with matching HOST_DATA: the JWE opens with the TEE's key only. */
+    sk_tee_key *key = NULL, *other = NULL;
+    sk_assert_ok(sk_tee_key_generate(SK_JWE_ALG_ECDH_ES_A256KW, SK_JWE_CRV_P256, 0, &key, &d), &d);
+    sk_assert_ok(sk_tee_key_generate(SK_JWE_ALG_ECDH_ES_A256KW, SK_JWE_CRV_P256, 0, &other, &d),
+                 &d);
+    char *token = attest_session(&cl, key, hd);
+    assert_int_equal(req(&cl, "GET", "/kbs/v0/resource/default/app/secret", NULL, &j), 200);
+    uint8_t *pt = NULL;
+    size_t pt_len = 0;
+    sk_assert_ok(sk_jwe_decrypt(key, j, &pt, &pt_len, &d), &d);
+    assert_int_equal(pt_len, 12);
+    assert_memory_equal(pt, "secret-value", 12);
+    sk_free_secret(pt, pt_len);
+    sk_assert_err(sk_jwe_decrypt(other, j, &pt, &pt_len, &d), SK_ERR_DECRYPT);
+    json_decref(j);
+
+    /* Unknown resource 404; resource without a release policy: never released. */
+    assert_int_equal(req(&cl, "GET", "/kbs/v0/resource/default/app/none", NULL, &j), 404);
+    json_decref(j);
+    assert_int_equal(req(&cl, "GET", "/kbs/v0/resource/default/app/nopolicy", NULL, &j), 403);
+    assert_string_equal(problem_type(j),
+                        "https://github.com/confidential-containers/kbs/errors/PolicyDeny");
+    json_decref(j);
+
+    /* The same token as a bearer, on a handle without the session cookie. */
+    client cl2;
+    client_init(&cl2, s);
+    char auth[32768];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+    struct curl_slist *bh = curl_slist_append(NULL, auth);
+    curl_easy_setopt(cl2.c, CURLOPT_HTTPHEADER, bh);
+    assert_int_equal(req(&cl2, "GET", "/kbs/v0/resource/default/app/secret", NULL, &j), 200);
+    json_decref(j);
+    /* A tampered bearer token: 401 TokenVerifierError. */
+    size_t tl = strlen(auth);
+    auth[tl - 3] = auth[tl - 3] == 'A' ? 'B' : 'A';
+    curl_slist_free_all(bh);
+    bh = curl_slist_append(NULL, auth);
+    curl_easy_setopt(cl2.c, CURLOPT_HTTPHEADER, bh);
+    assert_int_equal(req(&cl2, "GET", "/kbs/v0/resource/default/app/secret", NULL, &j), 401);
+    assert_string_equal(problem_type(j),
+                        "https://github.com/confidential-containers/kbs/errors/TokenVerifierError");
+    json_decref(j);
+
+    /* Another session whose HOST_DATA differs: denied, naming the condition and the value. */
+    client cl3;
+    client_init(&cl3, s);
+    uint8_t hd2[32];
+    memset(hd2, 0x07, sizeof(hd2));
+    char *token2 = attest_session(&cl3, key, hd2);
+    assert_int_equal(req(&cl3, "GET", "/kbs/v0/resource/default/app/secret", NULL, &j), 403);
+    const char *detail = json_string_value(json_object_get(j, "detail"));
+    assert_non_null(detail);
+    assert_non_null(strstr(detail, "init_data"));
+    assert_non_null(strstr(detail, "0707070707"));
+    assert_non_null(json_object_get(j, "decision"));
+    json_decref(j);
+
+    /* Azure-style key release: RSA-AES key wrap to an RSA tee key, or a JWE. */
+    sk_tee_key *rsa = NULL;
+    sk_assert_ok(sk_tee_key_generate(SK_JWE_ALG_RSA_OAEP_256, SK_JWE_CRV_NONE, 2048, &rsa, &d), &d);
+    client cl4;
+    client_init(&cl4, s);
+    char *rtoken = attest_session(&cl4, rsa, hd);
+    json_t *rb = json_pack("{s:s}", "target", rtoken);
+    char *rbt = json_dumps(rb, JSON_COMPACT);
+    assert_int_equal(req(&cl4, "POST", "/v1/keys/db/release", rbt, &j), 200);
+    assert_string_equal(json_string_value(json_object_get(j, "enc")), "RSA_AES_KEY_WRAP_256");
+    uint8_t *w = NULL, *k1 = NULL;
+    size_t wl = 0, k1l = 0;
+    sk_assert_ok(sk_base64_decode(json_string_value(json_object_get(j, "value")),
+                                  strlen(json_string_value(json_object_get(j, "value"))), &w, &wl),
+                 NULL);
+    sk_assert_ok(sk_rsa_aes_key_unwrap(rsa, SK_RSA_AES_KEY_WRAP_256, w, wl, &k1, &k1l, &d), &d);
+    assert_int_equal(k1l, 32);
+    json_decref(j);
+    free(w);
+    json_object_set_new(rb, "enc", json_string("JWE"));
+    free(rbt);
+    rbt = json_dumps(rb, JSON_COMPACT);
+    assert_int_equal(req(&cl4, "POST", "/v1/keys/db/release", rbt, &j), 200);
+    sk_assert_ok(sk_jwe_decrypt(rsa, json_object_get(j, "jwe"), &pt, &pt_len, &d), &d);
+    assert_int_equal(pt_len, 32);
+    assert_memory_equal(pt, k1, 32);
+    sk_free_secret(pt, pt_len);
+    sk_free_secret(k1, k1l);
+    json_decref(j);
+    /* A secret is not a key; a bad token is refused. */
+    assert_int_equal(req(&cl4, "POST", "/v1/keys/nope/release", rbt, &j), 404);
+    json_decref(j);
+    assert_int_equal(req(&cl4, "POST", "/v1/keys/db/release", "{\"target\":\"a.b.c\"}", &j), 401);
+    json_decref(j);
+    json_decref(rb);
+    free(rbt);
+
+    free(token);
+    free(token2);
+    free(rtoken);
+    sk_tee_key_free(key);
+    sk_tee_key_free(other);
+    sk_tee_key_free(rsa);
+    curl_slist_free_all(bh);
+    curl_easy_cleanup(cl.c);
+    curl_easy_cleanup(cl2.c);
+    curl_easy_cleanup(cl3.c);
+    curl_easy_cleanup(cl4.c);
+    sk_server_stop(s);
+    sk_test_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_trustee_json_round_trip),
         cmocka_unit_test(test_kbs_protocol),
+        cmocka_unit_test(test_kbs_resource),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

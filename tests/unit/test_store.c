@@ -50,10 +50,23 @@ static void test_nonces(void **state)
     sk_assert_ok(sk_store_nonce_put(f->s, "n3", 10, &diag), &diag);
     sk_assert_ok(sk_store_nonce_purge(f->s, 20, &diag), &diag);
     sk_assert_err(sk_store_nonce_consume(f->s, "n3", 5, &diag), SK_ERR_NOT_FOUND);
-    /* Survives a reopen (a restart of the service). */
+    /* A reopen (a restart of the service, or a crash) voids every outstanding nonce: none
+     * can be accepted twice whatever the disk kept. Reference values and the audit log stay. */
     sk_assert_ok(sk_store_nonce_put(f->s, "n4", 100, &diag), &diag);
+    sk_assert_ok(sk_store_refval_put(f->s, "kept", "{}", 1, &diag), &diag);
+    sk_assert_ok(sk_store_audit_append(f->s, 1, "a", "b", "c", "d", &diag), &diag);
     sk_store_close(f->s);
     sk_assert_ok(sk_store_open_sqlite(f->path, &f->s, &diag), &diag);
+    sk_assert_err(sk_store_nonce_consume(f->s, "n4", 1, &diag), SK_ERR_NOT_FOUND);
+    char *body = NULL;
+    sk_assert_ok(sk_store_refval_get(f->s, "kept", &body, &diag), &diag);
+    free(body);
+    json_t *list = NULL;
+    sk_assert_ok(sk_store_audit_list(f->s, 0, 10, &list, &diag), &diag);
+    assert_int_equal(json_array_size(list), 1);
+    json_decref(list);
+    /* Nonces can be issued again after the restart. */
+    sk_assert_ok(sk_store_nonce_put(f->s, "n4", 100, &diag), &diag);
     sk_assert_ok(sk_store_nonce_consume(f->s, "n4", 1, &diag), &diag);
 }
 

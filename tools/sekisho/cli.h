@@ -77,6 +77,7 @@ int sk_cmd_report_get(int argc, char **argv);
 int sk_cmd_sim(int argc, char **argv);
 int sk_cmd_seal(int argc, char **argv);
 int sk_cmd_unseal(int argc, char **argv);
+int sk_cmd_attest(int argc, char **argv);
 
 /* Load a report (raw, hex or base64; "-" = stdin) and parse it. ret_raw may be NULL. */
 struct sk_snp_report;

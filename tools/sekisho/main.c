@@ -19,6 +19,7 @@ static const sk_command commands[] = {
     {"measure", "compute the SEV-SNP launch MEASUREMENT (reference value)", sk_cmd_measure},
     {"serve", "run the attestation service (verifier API, JWKS, admin API)", sk_cmd_serve},
     {"token", "verify, show, issue EAR tokens; rotate the signing key", sk_cmd_token},
+    {"attest", "attest this guest to a verifier, get an EAR token", sk_cmd_attest},
     {"sim", "simulated AMD secure processor (never trusted by default)", sk_cmd_sim},
     {"seal", "encrypt data to this VM's launch configuration", sk_cmd_seal},
     {"unseal", "decrypt data sealed in the same launch configuration", sk_cmd_unseal},

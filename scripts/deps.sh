@@ -9,7 +9,7 @@ build_pkgs=(gcc make cmake ninja-build pkg-config libssl-dev nettle-dev libjanss
 check_pkgs=(libcmocka-dev clang-format runc busybox-static openssl jose curl nodejs npm
             postgresql iproute2 fuse3 libfuse3-dev)
 demo_pkgs=(runc busybox-static openssl curl)
-bench_pkgs=(wrk openssl)
+bench_pkgs=(wrk openssl curl)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 
 want=("${build_pkgs[@]}")

@@ -461,7 +461,11 @@ int sk_cmd_attest(int argc, char **argv)
     err = read_result(&o, &r, nonce, verify, &jwt, &claims, &ear, &diag);
     sk_http_response_clear(&r);
     if (err != SK_OK) {
-        return sk_cli_fail(err, &diag, "attest: the verifier's answer");
+        int code = sk_cli_fail(err, &diag, "attest: the verifier's answer");
+        /* A token that is not for this request (or not genuine) is a verification failure; an
+         * answer that cannot be read at all is the server's fault. */
+        bool token = err == SK_ERR_BINDING || err == SK_ERR_TOKEN || err == SK_ERR_SIGNATURE;
+        return token ? code : SK_EXIT_TOOL;
     }
     int rc = SK_EXIT_OK;
     if (ear.status == SK_EAR_CONTRAINDICATED || ear.status == SK_EAR_NONE ||

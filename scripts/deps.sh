@@ -10,7 +10,7 @@ check_pkgs=(libcmocka-dev clang-format runc busybox-static openssl jose curl nod
             systemd
             postgresql iproute2 fuse3 libfuse3-dev)
 demo_pkgs=(runc busybox-static openssl curl)
-bench_pkgs=(wrk openssl)
+bench_pkgs=(wrk openssl curl)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 
 want=("${build_pkgs[@]}")

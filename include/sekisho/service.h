@@ -50,6 +50,9 @@ typedef struct sk_evidence_in {
     const char *nonce;              /* runtime_data.nonce */
     const char *policy_name;        /* reference-value set name */
     const json_t *reference_values; /* the set, parsed; borrowed */
+    /* The set's text as stored, when known (borrowed): lets the appraisal reuse a set it has
+     * already parsed, keyed by the text's digest. NULL: the appraisal uses reference_values. */
+    const char *reference_values_text;
 } sk_evidence_in;
 
 typedef struct sk_attest_request {

@@ -3,7 +3,10 @@
  * Storage: nonces (single use, with expiry), reference-value sets (JSON text by name), the
  * audit log, and generic resources (key broker). One narrow vtable; SQLite (WAL) is the
  * embedded default, PostgreSQL slots in behind the same ops. Every write that returns SK_OK
- * has been committed.
+ * has been committed. Durability differs by kind (src/store/sqlite.c): reference values and
+ * resources are on disk before the call returns; audit entries survive a crash of the process
+ * and reach the disk within a fraction of a second; the SQLite backend keeps nonces in memory
+ * only, so a restart voids every outstanding nonce (none can ever be used twice).
  */
 #ifndef SEKISHO_STORE_H
 #define SEKISHO_STORE_H
@@ -14,6 +17,8 @@
 #include "sekisho/base.h"
 
 #define SK_STORE_NAME_MAX 128
+/* Outstanding nonces a backend holds at most; nonce_put beyond that is SK_ERR_BUSY. */
+#define SK_STORE_NONCES_MAX (1 << 20)
 
 /*
  * Key-broker vault rows. The store sees only what src/kbs/vault.c gives it: names, times and
@@ -95,12 +100,13 @@ struct sk_store {
     const sk_store_ops *ops;
 };
 
-/* Open (creating) an SQLite database at path: WAL, synchronous=FULL, busy timeout. */
+/* Open (creating) an SQLite database at path: WAL, busy timeout, durability as above. */
 SK_WARN_UNUSED sk_err sk_store_open_sqlite(const char *path, sk_store **ret, sk_diag *diag);
 void sk_store_close(sk_store *s);
 SK_DEFINE_CLEANUP(sk_store *, sk_store_close)
 
-/* Record a fresh nonce; SK_ERR_EXISTS if it is already stored. */
+/* Record a fresh nonce; SK_ERR_EXISTS if it is already stored, SK_ERR_BUSY when
+ * SK_STORE_NONCES_MAX are outstanding. */
 SK_WARN_UNUSED sk_err sk_store_nonce_put(sk_store *s, const char *nonce, int64_t expires,
                                          sk_diag *diag);
 /*

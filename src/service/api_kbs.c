@@ -235,9 +235,8 @@ void sk_api_kbs_attest(sk_server *s, const sk_http_req *req, sk_http_resp *resp)
     memset(&a, 0, sizeof(a));
     sk_evidence_in ev;
     memset(&ev, 0, sizeof(ev));
-    char *jwt = NULL, *text = NULL;
+    char *jwt = NULL, *text = NULL, *rv_text = NULL;
     json_t *rv = NULL;
-    sk_ear_status status = SK_EAR_NONE;
     if (ss.token != NULL) {
         /* Already attested: the same token again (backend.rs). */
         set_cookie(resp, &ss);
@@ -280,10 +279,11 @@ void sk_api_kbs_attest(sk_server *s, const sk_http_req *req, sk_http_resp *resp)
     ev.nonce = a.nonce;
     ev.policy_name = s->cfg.kbs_reference_values;
     unsigned http = 500;
-    err = sk_attest_load_refvals(s, ev.policy_name, &rv, &http, &d);
+    err = sk_attest_load_refvals(s, ev.policy_name, &rv, &rv_text, &http, &d);
     if (err == SK_OK) {
         ev.reference_values = rv;
-        err = sk_attest_issue(s, &ev, &jwt, &status, NULL, &http, &d);
+        ev.reference_values_text = rv_text;
+        err = sk_attest_issue(s, &ev, NULL, 0, &jwt, NULL, &http, &d);
     }
     if (err != SK_OK) {
         sk_kbs_problem(resp, http, "AttestationError", err, &d);
@@ -302,6 +302,7 @@ void sk_api_kbs_attest(sk_server *s, const sk_http_req *req, sk_http_resp *resp)
 out:
     free(jwt);
     free(text);
+    free(rv_text);
     json_decref(rv);
     sk_evidence_in_clear(&ev);
     attestation_clear(&a);

@@ -2,7 +2,10 @@
 /*
  * The verifier API: health, metrics, JWKS, OpenID metadata, challenge, and
  * POST /v1/attest/sev-snp (parse -> reference values -> nonce (single use) -> binding ->
- * appraisal (pluggable) -> EAR token).
+ * appraisal (pluggable) -> EAR token). A nonce that is unknown, used or expired and a
+ * REPORT_DATA that does not bind runtime_data are failed checks like any other: reasons of a
+ * contraindicated token (or of the 403 problem with fail_as_error), reported together with
+ * everything the appraisal found.
  */
 #include <stdio.h>
 #include <string.h>
@@ -119,25 +122,158 @@ static void audit(sk_server *s, const char *action, const char *subject, const c
     SK_IGNORE(sk_store_audit_append(s->store, sk_now(), "client", action, subject, outcome, NULL));
 }
 
-sk_err sk_attest_load_refvals(sk_server *s, const char *name, json_t **ret, unsigned *http,
-                              sk_diag *d)
+/* Freshness and binding failures of one request (at most one of each). */
+typedef struct fresh_fails {
+    sk_diag d[2];
+    size_t n;
+} fresh_fails;
+
+/*
+ * Consume the nonce (single use, whatever happens next) and check REPORT_DATA =
+ * SHA-384(JCS(runtime_data)) || 16 zero bytes. Failures are collected in ret; an error is
+ * returned only when the check itself could not be made (storage, memory).
+ */
+static sk_err check_fresh(sk_server *s, const sk_evidence_in *ev, fresh_fails *ret, sk_diag *diag)
+{
+    sk_diag d;
+    sk_diag_clear(&d);
+    sk_err err = sk_store_nonce_consume(s->store, ev->nonce, sk_now(), &d);
+    if (err == SK_ERR_NOT_FOUND || err == SK_ERR_BINDING) {
+        /* Unknown, already used, or expired: the store says which in expected/found. */
+        char expected[SK_DIAG_VALUE_MAX], found[SK_DIAG_VALUE_MAX];
+        snprintf(expected, sizeof(expected), "%s", d.expected);
+        snprintf(found, sizeof(found), "%s", d.found);
+        (void)sk_diag_set(&ret->d[ret->n++], SK_ERR_BINDING, "nonce", "runtime_data.nonce",
+                          SIZE_MAX, expected, "%s", found);
+    } else if (err != SK_OK) {
+        if (diag != NULL) {
+            *diag = d;
+        }
+        return err;
+    }
+    sk_diag_clear(&d);
+    err = sk_binding_check(ev->runtime_data, ev->parsed.report_data, &d);
+    if (err == SK_ERR_BINDING) {
+        ret->d[ret->n++] = d;
+    } else if (err != SK_OK) {
+        if (diag != NULL) {
+            *diag = d;
+        }
+        return err;
+    }
+    return SK_OK;
+}
+
+/*
+ * Put the freshness failures first among the reasons and make the result contraindicated:
+ * evidence that is not bound to this request says nothing about the instance now
+ * (instance-identity 96, unless the appraisal already found worse).
+ */
+static sk_err add_fresh_fails(sk_ear_result *r, const fresh_fails *f)
+{
+    if (f->n == 0) {
+        return SK_OK;
+    }
+    _cleanup_json_ json_t *later = r->reasons;
+    r->reasons = NULL;
+    for (size_t i = 0; i < f->n; i++) {
+        SK_TRY(sk_ear_result_add_reason(r, &f->d[i]));
+    }
+    if (later != NULL && json_array_extend(r->reasons, later) != 0) {
+        return SK_ERR_NOMEM;
+    }
+    r->status = SK_EAR_CONTRAINDICATED;
+    int *ii = &r->tv[SK_AR4SI_INSTANCE_IDENTITY];
+    if (sk_ar4si_tier(*ii) < SK_EAR_CONTRAINDICATED ||
+        (sk_ar4si_tier(*ii) == SK_EAR_CONTRAINDICATED && *ii < SK_AR4SI_CONTRA_UNSAFE)) {
+        *ii = SK_AR4SI_CONTRA_UNSAFE;
+    }
+    return SK_OK;
+}
+
+static const char *member(const json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    return v != NULL ? v : "";
+}
+
+/* The first failed check of a result, as a diagnostic (for the fail_as_error problem). */
+static void first_reason(const sk_ear_result *r, sk_diag *d)
+{
+    const json_t *x = json_array_get(r->reasons, 0);
+    if (x == NULL) {
+        (void)sk_diag_set(d, SK_ERR_POLICY, "appraisal", "ear.status", SIZE_MAX, "affirming",
+                          "contraindicated");
+        return;
+    }
+    sk_err err = SK_ERR_POLICY;
+    for (int i = 1; i < SK_ERR__COUNT; i++) {
+        if (strcmp(sk_err_name((sk_err)i), member(x, "error")) == 0) {
+            err = (sk_err)i;
+        }
+    }
+    const json_t *off = json_object_get(x, "offset");
+    (void)sk_diag_set(d, err, member(x, "check"), member(x, "field"),
+                      json_is_integer(off) ? (size_t)json_integer_value(off) : SIZE_MAX,
+                      member(x, "expected"), "%s", member(x, "found"));
+    if (member(x, "detail")[0] != '\0') {
+        sk_diag_detail(d, "%s", member(x, "detail"));
+    }
+}
+
+/* "contraindicated: nonce runtime_data.nonce" and the like, for the audit log. */
+static void outcome_text(const sk_ear_result *r, char *buf, size_t cap)
+{
+    const json_t *x = json_array_get(r->reasons, 0);
+    if (r->status == SK_EAR_AFFIRMING || x == NULL) {
+        snprintf(buf, cap, "%s", sk_ear_status_name(r->status));
+        return;
+    }
+    snprintf(buf, cap, "%s: %.60s %.60s", sk_ear_status_name(r->status), member(x, "check"),
+             member(x, "field"));
+}
+
+/* {"token": ..., "status": ...} written directly: the token is our own base64url and dots,
+ * the status one of four words, so there is nothing to escape (and a 5 KiB token is not
+ * worth a pass of the JSON encoder). */
+static void resp_token(sk_http_resp *resp, const char *jwt, const char *status)
+{
+    size_t n = strlen(jwt) + strlen(status) + 32;
+    char *body = sk_malloc(n);
+    if (body == NULL) {
+        sk_resp_problem(resp, 500, SK_ERR_NOMEM, NULL, NULL);
+        return;
+    }
+    int w = snprintf(body, n, "{\"token\":\"%s\",\"status\":\"%s\"}", jwt, status);
+    free(resp->body);
+    resp->status = 200;
+    resp->content_type = "application/json";
+    resp->body = body;
+    resp->len = (size_t)w;
+}
+
+sk_err sk_attest_load_refvals(sk_server *s, const char *name, json_t **ret, char **ret_text,
+                              unsigned *http, sk_diag *d)
 {
     _cleanup_free_ char *text = NULL;
     sk_err err = sk_store_refval_get(s->store, name, &text, d);
     if (err == SK_ERR_NOT_FOUND) {
         *http = 404;
-        return sk_diag_set(d, SK_ERR_NOT_FOUND, "attest", "policy", SIZE_MAX,
+        return sk_diag_set(d, SK_ERR_NOT_FOUND, "attest", "$.policy", SIZE_MAX,
                            "a stored reference-value set", "%.128s", name);
     }
     if (err == SK_OK) {
         err = sk_json_loads(text, strlen(text), SK_ATTEST_MAX_BODY, 32, "reference-values", ret, d);
     }
     *http = 500;
+    if (err == SK_OK && ret_text != NULL) {
+        *ret_text = TAKE_PTR(text);
+    }
     return err;
 }
 
-sk_err sk_attest_issue(sk_server *s, const sk_evidence_in *ev, char **ret_jwt,
-                       sk_ear_status *ret_status, sk_ear_result *ret_result, unsigned *http,
+sk_err sk_attest_issue(sk_server *s, const sk_evidence_in *ev, const sk_diag *fails,
+                       size_t n_fails, char **ret_jwt, sk_ear_result *ret_result, unsigned *http,
                        sk_diag *d)
 {
     *http = 500;
@@ -158,12 +294,21 @@ sk_err sk_attest_issue(sk_server *s, const sk_evidence_in *ev, char **ret_jwt,
             return err;
         }
         /* The evidence failed verification: a contraindicated result naming why. */
+        sk_ear_result_clear(&r);
         r.status = SK_EAR_CONTRAINDICATED;
         for (int i = 0; i < SK_AR4SI__COUNT; i++) {
             r.tv[i] = SK_AR4SI_CRYPTO_FAILED;
         }
+        d->err = err;
         err = sk_ear_result_add_reason(&r, d);
         sk_diag_clear(d);
+    }
+    fresh_fails f = {.n = 0};
+    for (size_t i = 0; i < n_fails && i < SK_ARRAY_SIZE(f.d); i++) {
+        f.d[f.n++] = fails[i];
+    }
+    if (err == SK_OK) {
+        err = add_fresh_fails(&r, &f);
     }
     if (err == SK_OK && r.policy_id == NULL) {
         err = sk_ear_result_set_policy_id(&r, ev->policy_name);
@@ -187,7 +332,6 @@ sk_err sk_attest_issue(sk_server *s, const sk_evidence_in *ev, char **ret_jwt,
     }
     if (err == SK_OK) {
         sk_metrics_verdict(&s->metrics, r.status);
-        *ret_status = r.status;
         *http = 200;
     }
     if (err == SK_OK && ret_result != NULL) {
@@ -208,50 +352,40 @@ void sk_api_attest(sk_server *s, const sk_http_req *req, sk_http_resp *resp)
         sk_resp_problem(resp, sk_http_status_for(err) == 413 ? 413 : 400, err, &d, NULL);
         return;
     }
+    _cleanup_free_ char *rv_text = NULL;
     _cleanup_json_ json_t *rv = NULL;
     sk_ear_result r;
     sk_ear_result_init(&r);
-    sk_ear_status status = SK_EAR_NONE;
     char *jwt = NULL;
+    char outcome[160];
     unsigned http;
-    err = sk_attest_load_refvals(s, ar.ev.policy_name, &rv, &http, &d);
+    err = sk_attest_load_refvals(s, ar.ev.policy_name, &rv, &rv_text, &http, &d);
     if (err != SK_OK) {
         sk_resp_problem(resp, http, err, &d, NULL);
         goto out;
     }
     ar.ev.reference_values = rv;
-    err = sk_store_nonce_consume(s->store, ar.ev.nonce, sk_now(), &d);
-    if (err == SK_ERR_NOT_FOUND || err == SK_ERR_BINDING) {
-        sk_resp_problem(resp, 403, SK_ERR_BINDING, &d, NULL);
-        goto out;
-    }
+    ar.ev.reference_values_text = rv_text;
+    fresh_fails fresh = {.n = 0};
+    err = check_fresh(s, &ar.ev, &fresh, &d);
     if (err != SK_OK) {
         sk_resp_problem(resp, sk_http_status_for(err), err, &d, NULL);
         goto out;
     }
-    err = sk_binding_check(ar.ev.runtime_data, ar.ev.parsed.report_data, &d);
-    if (err != SK_OK) {
-        audit(s, "attest", ar.ev.policy_name, "binding failed");
-        sk_resp_problem(resp, 403, err, &d, NULL);
-        goto out;
-    }
-    err = sk_attest_issue(s, &ar.ev, &jwt, &status, &r, &http, &d);
+    err = sk_attest_issue(s, &ar.ev, fresh.d, fresh.n, &jwt, &r, &http, &d);
     if (err != SK_OK) {
         sk_resp_problem(resp, http, err, &d, NULL);
         goto out;
     }
-    if (status == SK_EAR_CONTRAINDICATED && ar.fail_as_error) {
-        audit(s, "attest", ar.ev.policy_name, "contraindicated");
-        sk_diag_clear(&d);
-        (void)sk_diag_set(&d, SK_ERR_POLICY, "appraisal", "ear.status", SIZE_MAX, "affirming",
-                          "contraindicated");
-        sk_resp_problem(resp, 403, SK_ERR_POLICY, &d,
+    outcome_text(&r, outcome, sizeof(outcome));
+    audit(s, "attest", ar.ev.policy_name, outcome);
+    if (r.status == SK_EAR_CONTRAINDICATED && ar.fail_as_error) {
+        first_reason(&r, &d);
+        sk_resp_problem(resp, 403, d.err, &d,
                         json_pack("{s:O}", "reasons", r.reasons != NULL ? r.reasons : json_null()));
         goto out;
     }
-    audit(s, "attest", ar.ev.policy_name, sk_ear_status_name(status));
-    sk_resp_json(resp, 200,
-                 json_pack("{s:s, s:s}", "token", jwt, "status", sk_ear_status_name(status)));
+    resp_token(resp, jwt, sk_ear_status_name(r.status));
 out:
     free(jwt);
     sk_ear_result_clear(&r);

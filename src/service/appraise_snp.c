@@ -4,11 +4,13 @@
  * sk_snp_validate (reference values) -> EAR result. The mapping is documented in
  * include/sekisho/appraise.h and docs/api.md.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "sekisho/appraise.h"
+#include "sekisho/crypto.h"
 #include "sekisho/json.h"
 #include "sekisho/snp_certs.h"
 #include "sekisho/snp_validate.h"
@@ -17,10 +19,43 @@
 
 #define AP_CHECK "appraise"
 
+/* Which unlabelled certificates were leaves (by SHA-256 of the DER), so that the X.509 parse
+ * that answers it (the costliest step of a request after the signature) runs once per
+ * certificate, not once per request. */
+#define LEAF_MEMO 32
+
+typedef struct leaf_memo {
+    uint8_t fp[SK_SHA256_LEN];
+    bool used;
+    bool leaf;
+} leaf_memo;
+
+/* Parsed reference-value sets by SHA-256 of their text: parsed once per version of a set, not
+ * once per request. A set in use by a request is referenced and freed only when released. */
+#define RV_MEMO 16
+
+typedef struct rv_memo {
+    uint8_t fp[SK_SHA256_LEN];
+    sk_snp_refvals *rv;
+    unsigned refs;    /* requests using it, plus one while it is in the memo */
+    unsigned long at; /* last use, for eviction */
+} rv_memo;
+
+/* A set borrowed from the memo, or owned when the memo had no room. */
+typedef struct rv_ref {
+    sk_snp_refvals *rv;
+    rv_memo *slot; /* NULL: owned */
+} rv_ref;
+
 struct sk_appraiser {
     sk_appraiser_opts opts;
     sk_snp_verifier *verifier;
     sk_server *server; /* for cache events; set once, read by worker threads */
+    pthread_mutex_t memo_lock;
+    leaf_memo memo[LEAF_MEMO];
+    unsigned memo_next;
+    rv_memo rvs[RV_MEMO];
+    unsigned long rv_clock;
 };
 
 sk_err sk_appraiser_new(const sk_appraiser_opts *opts, sk_appraiser **ret)
@@ -31,8 +66,10 @@ sk_err sk_appraiser_new(const sk_appraiser_opts *opts, sk_appraiser **ret)
     sk_appraiser *a = sk_calloc(1, sizeof(*a));
     SK_TRY_ALLOC(a);
     a->opts = *opts;
+    pthread_mutex_init(&a->memo_lock, NULL);
     sk_err err = sk_snp_verifier_new(opts->trust, &a->verifier);
     if (err != SK_OK) {
+        pthread_mutex_destroy(&a->memo_lock);
         free(a);
         return err;
     }
@@ -46,6 +83,10 @@ void sk_appraiser_free(sk_appraiser *a)
         return;
     }
     sk_snp_verifier_free(a->verifier);
+    for (size_t i = 0; i < RV_MEMO; i++) {
+        sk_snp_refvals_free(a->rvs[i].rv);
+    }
+    pthread_mutex_destroy(&a->memo_lock);
     free(a);
 }
 
@@ -64,7 +105,7 @@ static bool is_leaf_kind(const char *kind)
 
 /* A certificate the sender did not label: the leaf is the one whose subject CN is SEV-VCEK or
  * SEV-VLEK (AMD's names; the simulated secure processor uses the same). */
-static bool looks_like_leaf(const sk_evidence_cert *c)
+static bool parse_is_leaf(const sk_evidence_cert *c)
 {
     _cleanup_(sk_cert_freep) sk_cert *cert = NULL;
     char cn[128];
@@ -73,6 +114,29 @@ static bool looks_like_leaf(const sk_evidence_cert *c)
         return false;
     }
     return strcmp(cn, "SEV-VCEK") == 0 || strcmp(cn, "SEV-VLEK") == 0;
+}
+
+static bool looks_like_leaf(sk_appraiser *a, const sk_evidence_cert *c)
+{
+    uint8_t fp[SK_SHA256_LEN];
+    sk_sha256(c->der, c->len, fp);
+    pthread_mutex_lock(&a->memo_lock);
+    for (size_t i = 0; i < LEAF_MEMO; i++) {
+        if (a->memo[i].used && memcmp(a->memo[i].fp, fp, sizeof(fp)) == 0) {
+            bool leaf = a->memo[i].leaf;
+            pthread_mutex_unlock(&a->memo_lock);
+            return leaf;
+        }
+    }
+    pthread_mutex_unlock(&a->memo_lock);
+    bool leaf = parse_is_leaf(c);
+    pthread_mutex_lock(&a->memo_lock);
+    leaf_memo *m = &a->memo[a->memo_next++ % LEAF_MEMO];
+    memcpy(m->fp, fp, sizeof(fp));
+    m->leaf = leaf;
+    m->used = true;
+    pthread_mutex_unlock(&a->memo_lock);
+    return leaf;
 }
 
 static void pem_put(sk_buf *b, const sk_evidence_cert *c)
@@ -97,8 +161,8 @@ static void pem_put(sk_buf *b, const sk_evidence_cert *c)
  * or SEV-VLEK), every other certificate as the presented chain (a PEM bundle in *chain), the
  * configfs-tsm auxblob as the GHCB certificate table.
  */
-static sk_err evidence_from(const sk_evidence_in *in, sk_snp_evidence *ev, sk_buf *chain,
-                            sk_diag *diag)
+static sk_err evidence_from(sk_appraiser *a, const sk_evidence_in *in, sk_snp_evidence *ev,
+                            sk_buf *chain, sk_diag *diag)
 {
     memset(ev, 0, sizeof(*ev));
     ev->report = in->report;
@@ -113,7 +177,7 @@ static sk_err evidence_from(const sk_evidence_in *in, sk_snp_evidence *ev, sk_bu
         }
     }
     for (size_t i = 0; i < in->n_certs && leaf == NULL; i++) {
-        if (in->certs[i].kind[0] == '\0' && looks_like_leaf(&in->certs[i])) {
+        if (in->certs[i].kind[0] == '\0' && looks_like_leaf(a, &in->certs[i])) {
             leaf = &in->certs[i];
         }
     }
@@ -233,29 +297,102 @@ static const char *policy_id(const sk_snp_refvals *rv, const sk_evidence_in *in)
     return sk_snp_refvals_name(rv);
 }
 
-static sk_err load_refvals(const sk_evidence_in *in, sk_snp_refvals **ret, sk_diag *diag)
+static void rv_release(sk_appraiser *a, rv_ref *ref)
+{
+    if (ref->slot == NULL) {
+        sk_snp_refvals_free(ref->rv);
+    } else {
+        pthread_mutex_lock(&a->memo_lock);
+        if (--ref->slot->refs == 0) {
+            /* Evicted while in use: the last user frees it. */
+            sk_snp_refvals_free(ref->rv);
+        }
+        pthread_mutex_unlock(&a->memo_lock);
+    }
+    memset(ref, 0, sizeof(*ref));
+}
+
+/* Keep a freshly parsed set in the memo (in the least recently used slot that no request
+ * holds), or leave it owned by the caller when every slot is busy. */
+static void rv_insert(sk_appraiser *a, const uint8_t fp[SK_SHA256_LEN], rv_ref *ref)
+{
+    pthread_mutex_lock(&a->memo_lock);
+    rv_memo *victim = NULL;
+    bool present = false;
+    for (size_t i = 0; i < RV_MEMO && !present; i++) {
+        rv_memo *m = &a->rvs[i];
+        if (m->rv != NULL && memcmp(m->fp, fp, SK_SHA256_LEN) == 0) {
+            present = true; /* another request put the same set in meanwhile: keep ours owned */
+        } else if (m->rv == NULL) {
+            if (victim == NULL || victim->rv != NULL) {
+                victim = m; /* an empty slot beats any occupied one */
+            }
+        } else if (m->refs == 1 && (victim == NULL || (victim->rv != NULL && m->at < victim->at))) {
+            victim = m;
+        }
+    }
+    if (present) {
+        victim = NULL;
+    }
+    if (victim != NULL) {
+        if (victim->rv != NULL && --victim->refs == 0) {
+            sk_snp_refvals_free(victim->rv);
+        }
+        memcpy(victim->fp, fp, SK_SHA256_LEN);
+        victim->rv = ref->rv;
+        victim->refs = 2; /* the memo's and this request's */
+        victim->at = ++a->rv_clock;
+        ref->slot = victim;
+    }
+    pthread_mutex_unlock(&a->memo_lock);
+}
+
+/* The request's set, parsed: from the memo when this exact text was seen before. */
+static sk_err load_refvals(sk_appraiser *a, const sk_evidence_in *in, rv_ref *ret, sk_diag *diag)
 {
     if (in->reference_values == NULL) {
         return sk_diag_set(diag, SK_ERR_POLICY_INVALID, AP_CHECK, "reference_values", SIZE_MAX,
                            "a reference-value set", "none");
     }
-    _cleanup_free_ char *text = json_dumps(in->reference_values, JSON_COMPACT);
-    SK_TRY_ALLOC(text);
-    return sk_snp_refvals_parse(text, strlen(text), ret, diag);
+    _cleanup_free_ char *dumped = NULL;
+    const char *text = in->reference_values_text;
+    if (text == NULL) {
+        dumped = json_dumps(in->reference_values, JSON_COMPACT);
+        SK_TRY_ALLOC(dumped);
+        text = dumped;
+    }
+    size_t len = strlen(text);
+    uint8_t fp[SK_SHA256_LEN];
+    sk_sha256(text, len, fp);
+    pthread_mutex_lock(&a->memo_lock);
+    for (size_t i = 0; i < RV_MEMO; i++) {
+        rv_memo *m = &a->rvs[i];
+        if (m->rv != NULL && memcmp(m->fp, fp, sizeof(fp)) == 0) {
+            m->refs++;
+            m->at = ++a->rv_clock;
+            ret->rv = m->rv;
+            ret->slot = m;
+            pthread_mutex_unlock(&a->memo_lock);
+            return SK_OK;
+        }
+    }
+    pthread_mutex_unlock(&a->memo_lock);
+    rv_ref ref = {.slot = NULL};
+    SK_TRY(sk_snp_refvals_parse(text, len, &ref.rv, diag));
+    rv_insert(a, fp, &ref);
+    *ret = ref;
+    return SK_OK;
 }
 
-sk_err sk_appraise_snp(void *ctx, const sk_evidence_in *in, sk_ear_result *ret, sk_diag *diag)
+static sk_err appraise(sk_appraiser *a, const sk_evidence_in *in, const sk_snp_refvals *rv,
+                       sk_ear_result *ret, sk_diag *diag)
 {
-    sk_appraiser *a = ctx;
-    _cleanup_(sk_snp_refvals_freep) sk_snp_refvals *rv = NULL;
-    SK_TRY(load_refvals(in, &rv, diag));
-
     sk_ear_result r;
     sk_ear_result_init(&r);
     _cleanup_buf_ sk_buf chain;
     sk_buf_init(&chain);
     sk_snp_evidence ev;
-    sk_err err = evidence_from(in, &ev, &chain, diag);
+    sk_err err = evidence_from(a, in, &ev, &chain, diag);
     if (err != SK_OK) {
         return err;
     }
@@ -332,4 +469,14 @@ sk_err sk_appraise_snp(void *ctx, const sk_evidence_in *in, sk_ear_result *ret, 
     }
     *ret = r;
     return SK_OK;
+}
+
+sk_err sk_appraise_snp(void *ctx, const sk_evidence_in *in, sk_ear_result *ret, sk_diag *diag)
+{
+    sk_appraiser *a = ctx;
+    rv_ref ref = {.slot = NULL};
+    SK_TRY(load_refvals(a, in, &ref, diag));
+    sk_err err = appraise(a, in, ref.rv, ret, diag);
+    rv_release(a, &ref);
+    return err;
 }

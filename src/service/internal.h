@@ -116,17 +116,19 @@ void sk_api_audit(sk_server *s, const sk_http_req *req, sk_http_resp *resp);
 
 /* api_verifier.c: add report_data, init_data, runtime_data_claims and the SNP claims. */
 SK_WARN_UNUSED sk_err sk_attest_annotate(const sk_evidence_in *ev, sk_ear_result *r);
-/* The named reference-value set, parsed; *http is the status to answer on failure. */
+/* The named reference-value set, parsed (and its text, when ret_text is not NULL); *http is
+ * the status to answer on failure. */
 SK_WARN_UNUSED sk_err sk_attest_load_refvals(sk_server *s, const char *name, json_t **ret,
-                                             unsigned *http, sk_diag *d);
+                                             char **ret_text, unsigned *http, sk_diag *d);
 /*
- * Appraise evidence whose nonce and binding were checked (ev->reference_values set) and sign
- * the EAR token: SK_OK with a token for every verdict (a verification failure is a
- * contraindicated result naming it). ret_result (may be NULL) receives the result (caller
- * clears). On error, *http is the status to answer.
+ * Appraise evidence (ev->reference_values set) and sign the EAR token: SK_OK with a token for
+ * every verdict. A verification failure is a contraindicated result naming it; fails (at most
+ * two: nonce and binding failures of the request) come first among the reasons and make the
+ * result contraindicated. ret_result (may be NULL) receives the result (caller clears). On
+ * error, *http is the status to answer.
  */
-SK_WARN_UNUSED sk_err sk_attest_issue(sk_server *s, const sk_evidence_in *ev, char **ret_jwt,
-                                      sk_ear_status *ret_status, sk_ear_result *ret_result,
+SK_WARN_UNUSED sk_err sk_attest_issue(sk_server *s, const sk_evidence_in *ev, const sk_diag *fails,
+                                      size_t n_fails, char **ret_jwt, sk_ear_result *ret_result,
                                       unsigned *http, sk_diag *d);
 
 /* api_kbs.c: the key broker protocol. */

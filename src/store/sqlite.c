@@ -1,18 +1,34 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * SQLite backend. One connection guarded by a mutex, prepared statements made once. WAL with
- * synchronous=FULL: a commit is on disk before the call returns, so an acknowledged write
- * survives a crash. Every operation is a single statement, hence its own transaction, except
- * the vault's writes, which wrap theirs in BEGIN IMMEDIATE ... COMMIT (rolled back on error).
+ * SQLite backend. One connection guarded by a mutex, prepared statements made once; every
+ * operation is a single statement, hence its own transaction, except the vault's writes, which
+ * wrap theirs in BEGIN IMMEDIATE ... COMMIT (rolled back on error). Durability by kind of data:
+ *
+ * - reference values, resources, sessions: committed with synchronous=FULL, so the WAL is on
+ *   disk before the call returns and an acknowledged write survives a power loss;
+ * - nonces: committed with synchronous=NORMAL: in the WAL before the call returns, so they
+ *   survive a restart or a crash of the service (a challenge stays valid across it, and a
+ *   consumed nonce stays consumed). Only a crash of the machine can lose the last commits; so
+ *   when the machine has booted since the nonces were written (another boot id), every
+ *   outstanding nonce is dropped at open: a nonce can never be accepted twice. The number
+ *   outstanding is capped (SK_STORE_NONCES_MAX) so a flood of challenges cannot fill the disk;
+ * - the audit log: committed with synchronous=NORMAL as well and synced by a background
+ *   checkpoint at most SYNC_INTERVAL_MS later, so a power loss or kernel crash may drop the
+ *   entries of that last fraction of a second. The request path never waits for the disk.
  */
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "sekisho/store.h"
 
 #define SQ_CHECK "store.sqlite"
+
+/* How long an audit entry may wait for the background checkpoint to put it on disk. */
+#define SYNC_INTERVAL_MS 250
 
 enum {
     Q_NONCE_PUT,
@@ -42,6 +58,8 @@ enum {
     Q_SESS_PUT,
     Q_SESS_GET,
     Q_SESS_PURGE,
+    Q_SYNC_FULL,
+    Q_SYNC_NORMAL,
     Q__COUNT,
 };
 
@@ -94,11 +112,14 @@ static const char *const queries[Q__COUNT] = {
                    "ON CONFLICT(id) DO UPDATE SET body = excluded.body, expires = excluded.expires",
     [Q_SESS_GET] = "SELECT body, expires FROM kbs_sessions WHERE id = ?1",
     [Q_SESS_PURGE] = "DELETE FROM kbs_sessions WHERE expires <= ?1",
+    [Q_SYNC_FULL] = "PRAGMA main.synchronous = FULL",
+    [Q_SYNC_NORMAL] = "PRAGMA main.synchronous = NORMAL",
 };
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS nonces(nonce TEXT PRIMARY KEY, expires INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS nonces_expires ON nonces(expires);"
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS refvals(name TEXT PRIMARY KEY, body TEXT NOT NULL,"
     " updated INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS vault_resources(path TEXT PRIMARY KEY, kind INTEGER NOT NULL,"
@@ -119,6 +140,15 @@ typedef struct sq_store {
     sqlite3 *db;
     sqlite3_stmt *st[Q__COUNT];
     pthread_mutex_t lock;
+    size_t nonces; /* outstanding, under lock */
+    /* The background checkpoint: its own connection, woken every SYNC_INTERVAL_MS. */
+    sqlite3 *ckpt_db;
+    pthread_t syncer;
+    bool syncer_running;
+    pthread_mutex_t sync_lock;
+    pthread_cond_t sync_cond;
+    bool stopping;        /* under sync_lock */
+    atomic_bool unsynced; /* audit entries committed without a sync since the last checkpoint */
 } sq_store;
 
 static sk_err db_err(sq_store *q, const char *what, sk_diag *diag)
@@ -132,12 +162,54 @@ static sk_err db_err(sq_store *q, const char *what, sk_diag *diag)
 static void sq_close(sk_store *s)
 {
     sq_store *q = (sq_store *)s;
+    if (q->syncer_running) {
+        pthread_mutex_lock(&q->sync_lock);
+        q->stopping = true;
+        pthread_cond_signal(&q->sync_cond);
+        pthread_mutex_unlock(&q->sync_lock);
+        pthread_join(q->syncer, NULL);
+    }
     for (int i = 0; i < Q__COUNT; i++) {
         sqlite3_finalize(q->st[i]);
     }
+    /* The last connection to close checkpoints the WAL with syncs: nothing is left behind. */
+    sqlite3_close(q->ckpt_db);
     sqlite3_close(q->db);
+    pthread_cond_destroy(&q->sync_cond);
+    pthread_mutex_destroy(&q->sync_lock);
     pthread_mutex_destroy(&q->lock);
     free(q);
+}
+
+/* Checkpoint (WAL synced first, then copied into the database and that synced) whenever audit
+ * entries were committed without a sync. On its own connection: the request path neither
+ * waits for it nor holds a lock it needs. */
+static void *syncer_main(void *arg)
+{
+    sq_store *q = arg;
+    pthread_mutex_lock(&q->sync_lock);
+    while (!q->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += SYNC_INTERVAL_MS * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        (void)pthread_cond_timedwait(&q->sync_cond, &q->sync_lock, &ts);
+        if (q->stopping || !atomic_exchange(&q->unsynced, false)) {
+            continue;
+        }
+        pthread_mutex_unlock(&q->sync_lock);
+        int log = 0, done = 0;
+        int rc =
+            sqlite3_wal_checkpoint_v2(q->ckpt_db, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+        if (rc != SQLITE_OK || done < log) {
+            /* Busy, or frames appended meanwhile: try again next time. */
+            atomic_store(&q->unsynced, true);
+        }
+        pthread_mutex_lock(&q->sync_lock);
+    }
+    pthread_mutex_unlock(&q->sync_lock);
+    return NULL;
 }
 
 /* Take the lock and a reset statement; release with end(). */
@@ -174,13 +246,59 @@ static sk_err exec_done(sq_store *q, sqlite3_stmt *st, const char *what, sk_diag
     return err;
 }
 
+/* Switch the connection's main database between FULL and NORMAL (under the lock). */
+static sk_err set_sync(sq_store *q, bool full, const char *what, sk_diag *diag)
+{
+    sqlite3_stmt *p = q->st[full ? Q_SYNC_FULL : Q_SYNC_NORMAL];
+    sqlite3_reset(p);
+    int rc = sqlite3_step(p);
+    sqlite3_reset(p);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? SK_OK : db_err(q, what, diag);
+}
+
+/* A statement whose commit must be on disk before we return (synchronous=FULL syncs the WAL,
+ * and with it every earlier commit still waiting for the background checkpoint). */
+static sk_err exec_durable(sq_store *q, sqlite3_stmt *st, bool expect_change, const char *what,
+                           const char *key, sk_diag *diag)
+{
+    sk_err err = set_sync(q, true, what, diag);
+    if (err == SK_OK) {
+        int rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE) {
+            err = db_err(q, what, diag);
+        } else if (expect_change && sqlite3_changes(q->db) == 0) {
+            err = sk_diag_set(diag, SK_ERR_NOT_FOUND, SQ_CHECK, what, SIZE_MAX, "stored",
+                              "no entry %.200s", key);
+        }
+    }
+    sk_err back = set_sync(q, false, what, err == SK_OK ? diag : NULL);
+    end(q, st);
+    return err != SK_OK ? err : back;
+}
+
 static sk_err sq_nonce_put(sk_store *s, const char *nonce, int64_t expires, sk_diag *diag)
 {
     sq_store *q = (sq_store *)s;
     sqlite3_stmt *st = begin(q, Q_NONCE_PUT);
+    if (q->nonces >= SK_STORE_NONCES_MAX) {
+        end(q, st);
+        return sk_diag_set(diag, SK_ERR_BUSY, SQ_CHECK, "nonces", SIZE_MAX,
+                           "fewer outstanding challenges", "%d, the limit", SK_STORE_NONCES_MAX);
+    }
     sqlite3_bind_text(st, 1, nonce, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, expires);
-    return exec_done(q, st, "nonce_put", diag);
+    int rc = sqlite3_step(st);
+    sk_err err = SK_OK;
+    if (rc == SQLITE_DONE) {
+        q->nonces++;
+    } else if (sqlite3_extended_errcode(q->db) == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        err = sk_diag_set(diag, SK_ERR_EXISTS, SQ_CHECK, "nonce_put", SIZE_MAX, "a new key",
+                          "already stored");
+    } else {
+        err = db_err(q, "nonce_put", diag);
+    }
+    end(q, st);
+    return err;
 }
 
 static sk_err sq_nonce_consume(sk_store *s, const char *nonce, int64_t now, sk_diag *diag)
@@ -194,6 +312,9 @@ static sk_err sq_nonce_consume(sk_store *s, const char *nonce, int64_t now, sk_d
         int64_t expires = sqlite3_column_int64(st, 0);
         /* Step to completion so the DELETE commits. */
         rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE && q->nonces > 0) {
+            q->nonces--;
+        }
         if (rc != SQLITE_DONE) {
             err = db_err(q, "nonce_consume", diag);
         } else if (expires <= now) {
@@ -215,7 +336,16 @@ static sk_err sq_nonce_purge(sk_store *s, int64_t now, sk_diag *diag)
     sq_store *q = (sq_store *)s;
     sqlite3_stmt *st = begin(q, Q_NONCE_PURGE);
     sqlite3_bind_int64(st, 1, now);
-    return exec_done(q, st, "nonce_purge", diag);
+    int rc = sqlite3_step(st);
+    sk_err err = SK_OK;
+    if (rc == SQLITE_DONE) {
+        size_t n = (size_t)sqlite3_changes(q->db);
+        q->nonces = n < q->nonces ? q->nonces - n : 0;
+    } else {
+        err = db_err(q, "nonce_purge", diag);
+    }
+    end(q, st);
+    return err;
 }
 
 static sk_err sq_refval_put(sk_store *s, const char *name, const char *json, int64_t now,
@@ -226,7 +356,7 @@ static sk_err sq_refval_put(sk_store *s, const char *name, const char *json, int
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, json, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, now);
-    return exec_done(q, st, "refval_put", diag);
+    return exec_durable(q, st, false, "refval_put", name, diag);
 }
 
 /* Fetch one column of one row as an allocated copy. */
@@ -269,27 +399,12 @@ static sk_err sq_refval_get(sk_store *s, const char *name, char **ret, sk_diag *
     return get_one(q, st, "reference-values", name, (uint8_t **)ret, NULL, diag);
 }
 
-static sk_err delete_one(sq_store *q, sqlite3_stmt *st, const char *what, const char *key,
-                         sk_diag *diag)
-{
-    int rc = sqlite3_step(st);
-    sk_err err = SK_OK;
-    if (rc != SQLITE_DONE) {
-        err = db_err(q, what, diag);
-    } else if (sqlite3_changes(q->db) == 0) {
-        err = sk_diag_set(diag, SK_ERR_NOT_FOUND, SQ_CHECK, what, SIZE_MAX, "stored",
-                          "no entry %.200s", key);
-    }
-    end(q, st);
-    return err;
-}
-
 static sk_err sq_refval_delete(sk_store *s, const char *name, sk_diag *diag)
 {
     sq_store *q = (sq_store *)s;
     sqlite3_stmt *st = begin(q, Q_REF_DEL);
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    return delete_one(q, st, "reference-values", name, diag);
+    return exec_durable(q, st, true, "reference-values", name, diag);
 }
 
 static sk_err sq_refval_list(sk_store *s, json_t **ret, sk_diag *diag)
@@ -330,7 +445,11 @@ static sk_err sq_audit_append(sk_store *s, int64_t ts, const char *actor, const 
     sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, subject, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, outcome, -1, SQLITE_STATIC);
-    return exec_done(q, st, "audit_append", diag);
+    sk_err err = exec_done(q, st, "audit_append", diag);
+    if (err == SK_OK) {
+        atomic_store(&q->unsynced, true);
+    }
+    return err;
 }
 
 static sk_err sq_audit_list(sk_store *s, int64_t after_id, size_t limit, json_t **ret,
@@ -457,7 +576,11 @@ static sk_err sq_vault_write(sk_store *s, const sk_store_vault_head *head,
 {
     sq_store *q = (sq_store *)s;
     pthread_mutex_lock(&q->lock);
-    sk_err err = step_done(q, stmt(q, Q_V_BEGIN), "vault_write", diag);
+    /* The commit must be on disk before we return: synchronous=FULL around it. */
+    sk_err err = set_sync(q, true, "vault_write", diag);
+    if (err == SK_OK) {
+        err = step_done(q, stmt(q, Q_V_BEGIN), "vault_write", diag);
+    }
     bool in_txn = err == SK_OK;
     if (err == SK_OK) {
         sqlite3_stmt *st = stmt(q, Q_V_CURRENT);
@@ -518,6 +641,7 @@ static sk_err sq_vault_write(sk_store *s, const sk_store_vault_head *head,
                               "committed", "still in a transaction");
         }
     }
+    SK_IGNORE(set_sync(q, false, "vault_write", NULL)); /* back to the default */
     pthread_mutex_unlock(&q->lock);
     return err;
 }
@@ -677,7 +801,11 @@ static sk_err sq_vault_delete(sk_store *s, const char *path, sk_diag *diag)
 {
     sq_store *q = (sq_store *)s;
     pthread_mutex_lock(&q->lock);
-    sk_err err = step_done(q, stmt(q, Q_V_BEGIN), "vault_delete", diag);
+    /* The commit must be on disk before we return: synchronous=FULL around it. */
+    sk_err err = set_sync(q, true, "vault_delete", diag);
+    if (err == SK_OK) {
+        err = step_done(q, stmt(q, Q_V_BEGIN), "vault_delete", diag);
+    }
     bool in_txn = err == SK_OK;
     if (err == SK_OK) {
         sqlite3_stmt *st = stmt(q, Q_V_DEL_VERS);
@@ -703,6 +831,7 @@ static sk_err sq_vault_delete(sk_store *s, const char *path, sk_diag *diag)
                               "committed", "still in a transaction");
         }
     }
+    SK_IGNORE(set_sync(q, false, "vault_delete", NULL)); /* back to the default */
     pthread_mutex_unlock(&q->lock);
     return err;
 }
@@ -714,7 +843,7 @@ static sk_err sq_resource_put(sk_store *s, const char *path, const uint8_t *data
     sqlite3_stmt *st = begin(q, Q_RES_PUT);
     sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
     sqlite3_bind_blob64(st, 2, len > 0 ? data : (const void *)"", len, SQLITE_STATIC);
-    return exec_done(q, st, "resource_put", diag);
+    return exec_durable(q, st, false, "resource_put", path, diag);
 }
 
 static sk_err sq_resource_get(sk_store *s, const char *path, uint8_t **ret, size_t *ret_len,
@@ -731,7 +860,7 @@ static sk_err sq_resource_delete(sk_store *s, const char *path, sk_diag *diag)
     sq_store *q = (sq_store *)s;
     sqlite3_stmt *st = begin(q, Q_RES_DEL);
     sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-    return delete_one(q, st, "resource", path, diag);
+    return exec_durable(q, st, true, "resource", path, diag);
 }
 
 static sk_err sq_session_put(sk_store *s, const char *id, const char *body, int64_t expires,
@@ -742,7 +871,7 @@ static sk_err sq_session_put(sk_store *s, const char *id, const char *body, int6
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, body, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, expires);
-    return exec_done(q, st, "session_put", diag);
+    return exec_durable(q, st, false, "session_put", id, diag);
 }
 
 static sk_err sq_session_get(sk_store *s, const char *id, int64_t now, char **ret,
@@ -807,12 +936,68 @@ static const sk_store_ops sqlite_ops = {
     .session_purge = sq_session_purge,
 };
 
+/*
+ * Nonces are committed with synchronous=NORMAL: a crash of the service loses none, a crash of
+ * the machine may lose the last commits, the consumption of a nonce among them. So when the
+ * machine has booted since the nonces were stored (the kernel's boot id changed), none of them
+ * is trusted: all are dropped and their challenges must be asked for again. Then count them.
+ */
+static sk_err nonces_after_boot(sq_store *q, sk_diag *diag)
+{
+    char boot[64] = ""; /* no boot id: never the same boot, nonces always dropped */
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+    if (f != NULL) {
+        if (fgets(boot, sizeof(boot), f) == NULL) {
+            boot[0] = '\0';
+        }
+        fclose(f);
+        boot[strcspn(boot, "\n")] = '\0';
+    }
+    sqlite3_stmt *st = NULL;
+    bool same = false;
+    int rc = sqlite3_prepare_v2(q->db, "SELECT value FROM meta WHERE key = 'boot_id'", -1, &st,
+                                NULL);
+    if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+        const unsigned char *v = sqlite3_column_text(st, 0);
+        same = v != NULL && strcmp((const char *)v, boot) == 0 && boot[0] != '\0';
+    }
+    sqlite3_finalize(st);
+    if (!same) {
+        char sql[256];
+        snprintf(sql, sizeof(sql),
+                 "BEGIN; DELETE FROM nonces; INSERT INTO meta(key, value) VALUES('boot_id', '%s') "
+                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value; COMMIT;",
+                 boot);
+        for (char *p = boot; *p != '\0'; p++) {
+            if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || *p == '-')) {
+                return sk_diag_set(diag, SK_ERR_STORE, SQ_CHECK, "boot_id", SIZE_MAX,
+                                   "a UUID", "unexpected characters");
+            }
+        }
+        if (sqlite3_exec(q->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+            return db_err(q, "nonces_after_boot", diag);
+        }
+    }
+    rc = sqlite3_prepare_v2(q->db, "SELECT count(*) FROM nonces", -1, &st, NULL);
+    if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+        q->nonces = (size_t)sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_OK ? SK_OK : db_err(q, "nonces_after_boot", diag);
+}
+
 sk_err sk_store_open_sqlite(const char *path, sk_store **ret, sk_diag *diag)
 {
     sq_store *q = sk_calloc(1, sizeof(*q));
     SK_TRY_ALLOC(q);
     q->base.ops = &sqlite_ops;
     pthread_mutex_init(&q->lock, NULL);
+    pthread_mutex_init(&q->sync_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&q->sync_cond, &ca);
+    pthread_condattr_destroy(&ca);
     int rc = sqlite3_open_v2(
         path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
     sk_err err = SK_OK;
@@ -824,8 +1009,9 @@ sk_err sk_store_open_sqlite(const char *path, sk_store **ret, sk_diag *diag)
     sqlite3_busy_timeout(q->db, 5000);
     sqlite3_extended_result_codes(q->db, 1);
     char *msg = NULL;
+    /* NORMAL by default (the audit log); durable writes switch to FULL around their commit. */
     rc = sqlite3_exec(q->db,
-                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
                       "PRAGMA foreign_keys=ON;",
                       NULL, NULL, &msg);
     if (rc == SQLITE_OK) {
@@ -837,6 +1023,12 @@ sk_err sk_store_open_sqlite(const char *path, sk_store **ret, sk_diag *diag)
         sqlite3_free(msg);
         goto fail;
     }
+    err = nonces_after_boot(q, diag);
+    if (err != SK_OK) {
+        goto fail;
+    }
+    /* Checkpoints are the background syncer's, never a request's. */
+    sqlite3_wal_autocheckpoint(q->db, 0);
     for (int i = 0; i < Q__COUNT; i++) {
         if (sqlite3_prepare_v3(q->db, queries[i], -1, SQLITE_PREPARE_PERSISTENT, &q->st[i], NULL) !=
             SQLITE_OK) {
@@ -844,6 +1036,22 @@ sk_err sk_store_open_sqlite(const char *path, sk_store **ret, sk_diag *diag)
             goto fail;
         }
     }
+    rc = sqlite3_open_v2(path, &q->ckpt_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(q->ckpt_db, 100);
+        rc = sqlite3_exec(q->ckpt_db, "PRAGMA synchronous=NORMAL;", NULL, NULL, NULL);
+    }
+    if (rc != SQLITE_OK) {
+        err = sk_diag_set(diag, SK_ERR_STORE, SQ_CHECK, "open", SIZE_MAX, path, "%s",
+                          q->ckpt_db != NULL ? sqlite3_errmsg(q->ckpt_db) : "cannot allocate");
+        goto fail;
+    }
+    if (pthread_create(&q->syncer, NULL, syncer_main, q) != 0) {
+        err = sk_diag_set(diag, SK_ERR_STORE, SQ_CHECK, "syncer", SIZE_MAX, NULL,
+                          "cannot start the checkpoint thread");
+        goto fail;
+    }
+    q->syncer_running = true;
     *ret = &q->base;
     return SK_OK;
 fail:

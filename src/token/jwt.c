@@ -59,7 +59,9 @@ static sk_err split(const char *jwt, jwt_parts *ret, sk_diag *diag)
     }
     static const char *const names[3] = {"header", "payload", "signature"};
     for (int i = 0; i < 3; i++) {
-        if (parts.n[i] == 0 || !is_b64url(parts.p[i], parts.n[i])) {
+        /* An empty signature ("alg": "none") is split here and refused by the verifier after
+         * the header, so that the refusal names the algorithm. */
+        if ((parts.n[i] == 0 && i < 2) || !is_b64url(parts.p[i], parts.n[i])) {
             return sk_diag_set(diag, SK_ERR_TOKEN, JWT_CHECK, names[i], (size_t)(parts.p[i] - jwt),
                                "non-empty base64url (no padding)", "invalid");
         }
@@ -196,6 +198,10 @@ sk_err sk_jwt_verify(const char *jwt, const json_t *jwks, const sk_jwt_verify_op
         /* "none", HS*, RS* and anything else: refused before any key is looked at. */
         return sk_diag_set(diag, SK_ERR_TOKEN, JWT_CHECK, "header.alg", SIZE_MAX, "ES256 or ES384",
                            "%.64s", alg != NULL ? alg : "(missing)");
+    }
+    if (parts.n[2] == 0) {
+        return sk_diag_set(diag, SK_ERR_TOKEN, JWT_CHECK, "signature", SIZE_MAX,
+                           "an ES256/ES384 signature", "empty");
     }
     if (json_object_get(h, "crit") != NULL) {
         return sk_diag_set(diag, SK_ERR_TOKEN, JWT_CHECK, "header.crit", SIZE_MAX, "absent",

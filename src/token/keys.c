@@ -6,6 +6,8 @@
  * The current key is the last one not retired. A retired key stays published until its
  * not_after = retirement + max token lifetime: no token it signed can still be valid then.
  * The file is rewritten atomically; a server notices a rotation by the file's identity.
+ * Signing uses the current key loaded once (sk_es256_key, shared by the worker threads) and
+ * its encoded JWS header; both are rebuilt when the current kid changes.
  */
 #include <errno.h>
 #include <jose/jose.h>
@@ -14,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "sekisho/es256.h"
 #include "sekisho/json.h"
 #include "sekisho/token.h"
 
@@ -27,6 +30,10 @@ struct sk_keystore {
     int64_t max_lifetime;
     struct stat st; /* identity of the file last loaded */
     pthread_mutex_t lock;
+    /* The current key ready to sign, for signer_kid; under lock. */
+    sk_es256_key *signer;
+    char *signer_kid;
+    char *signer_header; /* base64url of the JWS protected header */
 };
 
 static void wipe_doc(json_t *doc)
@@ -56,6 +63,9 @@ void sk_keystore_free(sk_keystore *ks)
         return;
     }
     doc_free(ks->doc);
+    sk_es256_key_free(ks->signer);
+    free(ks->signer_kid);
+    free(ks->signer_header);
     pthread_mutex_destroy(&ks->lock);
     free(ks->path);
     free(ks);
@@ -309,35 +319,103 @@ sk_err sk_keystore_jwks(const sk_keystore *ks, int64_t now, json_t **ret, sk_dia
     return SK_OK;
 }
 
+/* One JWK member (base64url) decoded to exactly 32 bytes. */
+static sk_err jwk_coord(const json_t *jwk, const char *name, uint8_t out[32], sk_diag *diag)
+{
+    const char *v = json_string_value(json_object_get(jwk, name));
+    uint8_t *raw = NULL;
+    size_t n = 0;
+    if (v == NULL || sk_base64_decode(v, strlen(v), &raw, &n) != SK_OK || n != 32) {
+        sk_free_secret(raw, n);
+        return sk_diag_set(diag, SK_ERR_FORMAT, KS_CHECK, name, SIZE_MAX, "32 bytes, base64url",
+                           "malformed");
+    }
+    memcpy(out, raw, 32);
+    sk_free_secret(raw, n);
+    return SK_OK;
+}
+
+/* Make ks->signer the current key (under lock). */
+static sk_err load_signer(sk_keystore *ks, const json_t *cur, sk_diag *diag)
+{
+    const char *kid = json_string_value(json_object_get(cur, "kid"));
+    if (ks->signer != NULL && kid != NULL && strcmp(kid, ks->signer_kid) == 0) {
+        return SK_OK;
+    }
+    const json_t *jwk = json_object_get(cur, "jwk");
+    uint8_t d[32], x[32], y[32];
+    sk_err err = jwk_coord(jwk, "d", d, diag);
+    if (err == SK_OK) {
+        err = jwk_coord(jwk, "x", x, diag);
+    }
+    if (err == SK_OK) {
+        err = jwk_coord(jwk, "y", y, diag);
+    }
+    sk_es256_key *key = NULL;
+    if (err == SK_OK) {
+        err = sk_es256_key_new(d, x, y, &key, diag);
+    }
+    sk_wipe(d, sizeof(d));
+    SK_TRY(err);
+    _cleanup_json_ json_t *hdr =
+        json_pack("{s:s, s:s, s:s}", "alg", "ES256", "kid", kid, "typ", "JWT");
+    _cleanup_free_ char *hdr_text = hdr != NULL ? json_dumps(hdr, JSON_COMPACT) : NULL;
+    char *h64 = NULL;
+    char *kid_copy = sk_strdup(kid);
+    if (hdr_text == NULL || kid_copy == NULL ||
+        sk_base64url_encode(hdr_text, strlen(hdr_text), &h64) != SK_OK) {
+        sk_es256_key_free(key);
+        free(kid_copy);
+        return SK_ERR_NOMEM;
+    }
+    sk_es256_key_free(ks->signer);
+    free(ks->signer_kid);
+    free(ks->signer_header);
+    ks->signer = key;
+    ks->signer_kid = kid_copy;
+    ks->signer_header = h64;
+    return SK_OK;
+}
+
 sk_err sk_keystore_sign(sk_keystore *ks, const json_t *claims, char **ret_jwt, sk_diag *diag)
 {
     _cleanup_free_ char *payload = json_dumps(claims, JSON_COMPACT);
     SK_TRY_ALLOC(payload);
-    _cleanup_json_ json_t *p64 = jose_b64_enc(payload, strlen(payload));
-    SK_TRY_ALLOC(p64);
-    _cleanup_json_ json_t *jws = json_pack("{s:O}", "payload", p64);
-    SK_TRY_ALLOC(jws);
+    _cleanup_free_ char *p64 = NULL;
+    SK_TRY(sk_base64url_encode(payload, strlen(payload), &p64));
+    /* Hold the lock only to take a reference to the key and a copy of the header. */
     pthread_mutex_lock(&ks->lock);
-    json_t *cur = current(ks);
-    json_t *sig = json_pack("{s:{s:s, s:s, s:O}}", "protected", "alg", "ES256", "typ", "JWT", "kid",
-                            json_object_get(cur, "kid"));
-    bool ok = sig != NULL && jose_jws_sig(NULL, jws, sig, json_object_get(cur, "jwk"));
+    const json_t *cur = current(ks);
+    sk_err err = cur != NULL ? load_signer(ks, cur, diag)
+                             : sk_diag_set(diag, SK_ERR_FORMAT, KS_CHECK, "$.keys", SIZE_MAX,
+                                           "a current key", "none");
+    _cleanup_(sk_es256_key_freep) sk_es256_key *key = NULL;
+    _cleanup_free_ char *h64 = NULL;
+    if (err == SK_OK) {
+        key = sk_es256_key_ref(ks->signer);
+        h64 = sk_strdup(ks->signer_header);
+    }
     pthread_mutex_unlock(&ks->lock);
-    json_decref(sig);
-    if (!ok) {
+    SK_TRY(err);
+    SK_TRY_ALLOC(h64);
+    /* JWS Signing Input (RFC 7515 §5.1): ASCII(BASE64URL(header) || '.' || BASE64URL(payload)) */
+    size_t hn = strlen(h64), pn = strlen(p64);
+    size_t n = hn + 1 + pn + 1 + 86 + 1; /* 64 signature bytes are 86 base64url characters */
+    char *out = sk_malloc(n);
+    SK_TRY_ALLOC(out);
+    memcpy(out, h64, hn);
+    out[hn] = '.';
+    memcpy(out + hn + 1, p64, pn);
+    uint8_t sig[SK_ES256_SIG_LEN];
+    char *s64 = NULL;
+    if (sk_es256_sign(key, out, hn + 1 + pn, sig) != SK_OK ||
+        sk_base64url_encode(sig, sizeof(sig), &s64) != SK_OK) {
+        free(out);
         return sk_diag_set(diag, SK_ERR_CRYPTO, KS_CHECK, "sign", SIZE_MAX, "ES256 signature",
                            "signing failed");
     }
-    const char *h = json_string_value(json_object_get(jws, "protected"));
-    const char *s = json_string_value(json_object_get(jws, "signature"));
-    const char *p = json_string_value(p64);
-    if (h == NULL || s == NULL) {
-        return sk_diag_set(diag, SK_ERR_CRYPTO, KS_CHECK, "sign", SIZE_MAX, NULL, NULL);
-    }
-    size_t n = strlen(h) + strlen(p) + strlen(s) + 3;
-    char *out = sk_malloc(n);
-    SK_TRY_ALLOC(out);
-    snprintf(out, n, "%s.%s.%s", h, p, s);
+    snprintf(out + hn + 1 + pn, n - hn - 1 - pn, ".%s", s64);
+    free(s64);
     *ret_jwt = out;
     return SK_OK;
 }

@@ -394,6 +394,51 @@ static void test_trustee_evidence(void **state)
     sk_attest_request_clear(&ar);
 }
 
+/*
+ * One appraiser, many reference-value sets: parsed sets are memoised by the digest of their
+ * text and evicted beyond the memo's size, and every request still gets exactly its own set
+ * (pinning -> affirming, a wrong HOST_DATA -> contraindicated). The unlabelled leaf is
+ * recognised each time (the classification is memoised too).
+ */
+static void test_refvals_memo(void **state)
+{
+    fixture *f = *state;
+    const vector *vec = &vectors[4];
+    sk_appraiser *a = appraiser(f, vec->at);
+    input x;
+    input_load(&x, vec, true);
+    x.in.certs[0].kind[0] = '\0';
+    for (int i = 0; i < 50; i++) {
+        bool good = i % 3 != 1;
+        json_t *rv = refvals_for(&x.parsed, vec);
+        char name[32];
+        snprintf(name, sizeof(name), "set-%d", i % 25); /* 25 texts > the memo's 16 slots */
+        json_object_set_new(rv, "name", json_string(name));
+        if (!good) {
+            json_object_set_new(rv, "host_data",
+                                json_pack("[s]", "0101010101010101010101010101010101010101010101"
+                                                 "010101010101010101"));
+        }
+        char *text = json_dumps(rv, JSON_COMPACT);
+        x.in.reference_values = rv;
+        x.in.reference_values_text = i % 2 == 0 ? text : NULL;
+        sk_ear_result r;
+        sk_ear_result_init(&r);
+        sk_diag d;
+        sk_diag_clear(&d);
+        sk_assert_ok(sk_appraise_snp(a, &x.in, &r, &d), &d);
+        assert_int_equal(r.status, good ? SK_EAR_AFFIRMING : SK_EAR_CONTRAINDICATED);
+        assert_int_equal(reason(&r, "host_data") != NULL, !good);
+        sk_ear_result_clear(&r);
+        free(text);
+        json_decref(rv);
+    }
+    x.in.reference_values = NULL;
+    x.in.reference_values_text = NULL;
+    input_clear(&x);
+    sk_appraiser_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -405,6 +450,7 @@ int main(void)
         cmocka_unit_test(test_missing_vcek_offline),
         cmocka_unit_test(test_invalid_refvals_is_an_error),
         cmocka_unit_test(test_trustee_evidence),
+        cmocka_unit_test(test_refvals_memo),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -93,6 +93,22 @@ static char *attest_body(const char *nonce, bool bind)
     return text;
 }
 
+/* Verify a token against the server's JWKS and return its claims. */
+static json_t *token_claims(const char *base, const char *tok)
+{
+    assert_non_null(tok);
+    char u[128];
+    snprintf(u, sizeof(u), "%s/.well-known/jwks.json", base);
+    json_t *jwks = NULL;
+    assert_int_equal(http("GET", u, NULL, NULL, &jwks), 200);
+    json_t *claims = NULL;
+    sk_diag d;
+    sk_jwt_verify_opts o = {.now = (int64_t)time(NULL), .leeway = 5, .require_exp = true};
+    sk_assert_ok(sk_jwt_verify(tok, jwks, &o, NULL, &claims, &d), &d);
+    json_decref(jwks);
+    return claims;
+}
+
 static void test_attest_flow(void **state)
 {
     (void)state;
@@ -126,18 +142,54 @@ static void test_attest_flow(void **state)
     char *nonce = strdup(json_string_value(json_object_get(j, "nonce")));
     json_decref(j);
 
-    /* Unbound evidence is refused, and burns the nonce. */
+    /* Unbound evidence: a contraindicated token naming REPORT_DATA; the nonce is burnt. */
     char *body = attest_body(nonce, false);
     snprintf(url, sizeof(url), "%s/v1/attest/sev-snp", base);
-    assert_int_equal(http("POST", url, body, NULL, &j), 403);
-    assert_string_equal(json_string_value(json_object_get(j, "field")), "REPORT_DATA");
+    assert_int_equal(http("POST", url, body, NULL, &j), 200);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "contraindicated");
+    json_t *c = token_claims(base, json_string_value(json_object_get(j, "token")));
+    json_t *why = json_object_get(c, "ear.sekisho.reasons");
+    assert_int_equal(json_array_size(why), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(why, 0), "field")),
+                        "REPORT_DATA");
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(json_object_get(json_object_get(c, "submods"), "cpu0"),
+                                         "ear.trustworthiness-vector"),
+                         "instance-identity")),
+                     96);
+    json_decref(c);
     json_decref(j);
     free(body);
+    /* The same nonce again (replay), this time bound: contraindicated, naming the nonce. */
     body = attest_body(nonce, true);
-    assert_int_equal(http("POST", url, body, NULL, &j), 403); /* nonce already used */
+    assert_int_equal(http("POST", url, body, NULL, &j), 200);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "contraindicated");
+    c = token_claims(base, json_string_value(json_object_get(j, "token")));
+    why = json_object_get(c, "ear.sekisho.reasons");
+    assert_int_equal(json_array_size(why), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(why, 0), "check")),
+                        "nonce");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(why, 0), "found")),
+                        "unknown or already used");
+    json_decref(c);
     json_decref(j);
+    free(body);
+    /* With fail_as_error: a 403 problem naming the first failed check, and every reason. */
+    body = attest_body(nonce, false);
+    size_t bl = strlen(body);
+    char *fae = malloc(bl + 32);
+    memcpy(fae, body, bl - 1);
+    snprintf(fae + bl - 1, 32, ",\"fail_as_error\":true}");
+    assert_int_equal(http("POST", url, fae, NULL, &j), 403);
+    assert_string_equal(json_string_value(json_object_get(j, "check")), "nonce");
+    assert_string_equal(json_string_value(json_object_get(j, "field")), "runtime_data.nonce");
+    assert_string_equal(json_string_value(json_object_get(j, "error")), "SK_ERR_BINDING");
+    assert_int_equal(json_array_size(json_object_get(j, "reasons")), 2);
+    json_decref(j);
+    free(fae);
     free(body);
     free(nonce);
+    assert_int_equal(calls, 3); /* the appraisal ran every time: all failures are reported */
 
     /* A fresh nonce, bound evidence: a token. */
     snprintf(url, sizeof(url), "%s/v1/challenge", base);
@@ -147,7 +199,7 @@ static void test_attest_flow(void **state)
     body = attest_body(nonce, true);
     snprintf(url, sizeof(url), "%s/v1/attest/sev-snp", base);
     assert_int_equal(http("POST", url, body, NULL, &j), 200);
-    assert_int_equal(calls, 1);
+    assert_int_equal(calls, 4);
     const char *tok = json_string_value(json_object_get(j, "token"));
     assert_non_null(tok);
     json_t *jwks = NULL;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <pthread.h>
+#include <sqlite3.h>
 #include <string.h>
 
 #include "sekisho/store.h"
@@ -50,11 +51,38 @@ static void test_nonces(void **state)
     sk_assert_ok(sk_store_nonce_put(f->s, "n3", 10, &diag), &diag);
     sk_assert_ok(sk_store_nonce_purge(f->s, 20, &diag), &diag);
     sk_assert_err(sk_store_nonce_consume(f->s, "n3", 5, &diag), SK_ERR_NOT_FOUND);
-    /* Survives a reopen (a restart of the service). */
+    /* A reopen (a restart of the service, or a crash of it) keeps outstanding nonces and
+     * what was consumed stays consumed; reference values and the audit log stay too. */
     sk_assert_ok(sk_store_nonce_put(f->s, "n4", 100, &diag), &diag);
+    sk_assert_ok(sk_store_nonce_put(f->s, "n5", 100, &diag), &diag);
+    sk_assert_ok(sk_store_nonce_consume(f->s, "n5", 1, &diag), &diag);
+    sk_assert_ok(sk_store_refval_put(f->s, "kept", "{}", 1, &diag), &diag);
+    sk_assert_ok(sk_store_audit_append(f->s, 1, "a", "b", "c", "d", &diag), &diag);
     sk_store_close(f->s);
     sk_assert_ok(sk_store_open_sqlite(f->path, &f->s, &diag), &diag);
+    sk_assert_err(sk_store_nonce_consume(f->s, "n5", 1, &diag), SK_ERR_NOT_FOUND);
     sk_assert_ok(sk_store_nonce_consume(f->s, "n4", 1, &diag), &diag);
+    char *body = NULL;
+    sk_assert_ok(sk_store_refval_get(f->s, "kept", &body, &diag), &diag);
+    free(body);
+    json_t *list = NULL;
+    sk_assert_ok(sk_store_audit_list(f->s, 0, 10, &list, &diag), &diag);
+    assert_int_equal(json_array_size(list), 1);
+    json_decref(list);
+    /* After a reboot of the machine (another boot id), outstanding nonces are all dropped: the
+     * consumption of one may have been lost with the last unsynced commits. */
+    sk_assert_ok(sk_store_nonce_put(f->s, "n6", 100, &diag), &diag);
+    sk_store_close(f->s);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "UPDATE meta SET value = '0-other-boot' WHERE key = 'boot_id'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    sk_assert_ok(sk_store_open_sqlite(f->path, &f->s, &diag), &diag);
+    sk_assert_err(sk_store_nonce_consume(f->s, "n6", 1, &diag), SK_ERR_NOT_FOUND);
+    sk_assert_ok(sk_store_nonce_put(f->s, "n6", 100, &diag), &diag);
+    sk_assert_ok(sk_store_nonce_consume(f->s, "n6", 1, &diag), &diag);
 }
 
 typedef struct race {

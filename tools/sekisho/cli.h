@@ -80,6 +80,7 @@ int sk_cmd_unseal(int argc, char **argv);
 int sk_cmd_release_policy(int argc, char **argv);
 int sk_cmd_jwe(int argc, char **argv);
 int sk_cmd_resource(int argc, char **argv);
+int sk_cmd_attest(int argc, char **argv);
 
 /* Load a report (raw, hex or base64; "-" = stdin) and parse it. ret_raw may be NULL. */
 struct sk_snp_report;

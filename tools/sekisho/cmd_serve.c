@@ -88,6 +88,8 @@ static void usage(FILE *out)
             "                          nonce_lifetime, threads, max_body, issuer, developer,\n"
             "                          kek_file\n"
             "  --token-lifetime SECS   EAR token lifetime (default 300)\n"
+            "  --nonce-lifetime SECS   how long a challenge's nonce may be used (default 300);\n"
+            "                          nonces live in memory: a restart voids them all\n"
             "  --threads N             worker threads (default 4)\n"
             "  --issuer URL            base URL in the OpenID metadata\n"
             "  --port-file FILE        write the bound port there once listening\n"
@@ -203,6 +205,7 @@ int sk_cmd_serve(int argc, char **argv)
         {"state-dir", required_argument, NULL, 'd'},
         {"config", required_argument, NULL, 'c'},
         {"token-lifetime", required_argument, NULL, 't'},
+        {"nonce-lifetime", required_argument, NULL, 'L'},
         {"threads", required_argument, NULL, 'n'},
         {"issuer", required_argument, NULL, 'i'},
         {"port-file", required_argument, NULL, 'p'},
@@ -243,6 +246,13 @@ int sk_cmd_serve(int argc, char **argv)
                 return sk_cli_usage("sekisho serve", "bad --token-lifetime '%s'", optarg);
             }
             cfg.token_lifetime = (int64_t)v;
+            break;
+        case 'L':
+            if (sk_parse_u64(optarg, 86400, &v) != SK_OK || v == 0) {
+                return sk_cli_usage("sekisho serve", "bad --nonce-lifetime '%s' (1..86400)",
+                                    optarg);
+            }
+            cfg.nonce_lifetime = (int64_t)v;
             break;
         case 'n':
             if (sk_parse_u64(optarg, 256, &v) != SK_OK || v == 0) {
@@ -324,7 +334,8 @@ int sk_cmd_serve(int argc, char **argv)
             sk_json_get_u64(conf, "$", "token_lifetime", 86400 * 30, &v, NULL) == SK_OK) {
             cfg.token_lifetime = (int64_t)v;
         }
-        if (sk_json_get_u64(conf, "$", "nonce_lifetime", 86400, &v, NULL) == SK_OK) {
+        if (cfg.nonce_lifetime == 0 &&
+            sk_json_get_u64(conf, "$", "nonce_lifetime", 86400, &v, NULL) == SK_OK) {
             cfg.nonce_lifetime = (int64_t)v;
         }
         if (cfg.threads == 0 && sk_json_get_u64(conf, "$", "threads", 256, &v, NULL) == SK_OK) {

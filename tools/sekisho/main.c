@@ -21,6 +21,7 @@ static const sk_command commands[] = {
     {"resource", "manage the key broker's resources (secrets, keys, policies)", sk_cmd_resource},
     {"token", "verify, show, issue EAR tokens; rotate the signing key", sk_cmd_token},
     {"release-policy", "check and evaluate key release policies offline", sk_cmd_release_policy},
+    {"attest", "attest this guest to a verifier, get an EAR token", sk_cmd_attest},
     {"sim", "simulated AMD secure processor (never trusted by default)", sk_cmd_sim},
     {"seal", "encrypt data to this VM's launch configuration", sk_cmd_seal},
     {"unseal", "decrypt data sealed in the same launch configuration", sk_cmd_unseal},

@@ -272,9 +272,8 @@ sk_err sk_attest_load_refvals(sk_server *s, const char *name, json_t **ret, char
     return err;
 }
 
-sk_err sk_attest_issue(sk_server *s, const sk_evidence_in *ev, const sk_diag *fails,
-                       size_t n_fails, char **ret_jwt, sk_ear_result *ret_result, unsigned *http,
-                       sk_diag *d)
+sk_err sk_attest_issue(sk_server *s, const sk_evidence_in *ev, const sk_diag *fails, size_t n_fails,
+                       char **ret_jwt, sk_ear_result *ret_result, unsigned *http, sk_diag *d)
 {
     *http = 500;
     if (s->cfg.appraise == NULL) {

@@ -955,8 +955,8 @@ static sk_err nonces_after_boot(sq_store *q, sk_diag *diag)
     }
     sqlite3_stmt *st = NULL;
     bool same = false;
-    int rc = sqlite3_prepare_v2(q->db, "SELECT value FROM meta WHERE key = 'boot_id'", -1, &st,
-                                NULL);
+    int rc =
+        sqlite3_prepare_v2(q->db, "SELECT value FROM meta WHERE key = 'boot_id'", -1, &st, NULL);
     if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
         const unsigned char *v = sqlite3_column_text(st, 0);
         same = v != NULL && strcmp((const char *)v, boot) == 0 && boot[0] != '\0';
@@ -970,8 +970,8 @@ static sk_err nonces_after_boot(sq_store *q, sk_diag *diag)
                  boot);
         for (char *p = boot; *p != '\0'; p++) {
             if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || *p == '-')) {
-                return sk_diag_set(diag, SK_ERR_STORE, SQ_CHECK, "boot_id", SIZE_MAX,
-                                   "a UUID", "unexpected characters");
+                return sk_diag_set(diag, SK_ERR_STORE, SQ_CHECK, "boot_id", SIZE_MAX, "a UUID",
+                                   "unexpected characters");
             }
         }
         if (sqlite3_exec(q->db, sql, NULL, NULL, NULL) != SQLITE_OK) {

@@ -149,7 +149,7 @@ attest_req() { # SHAPE POLICY [EXTRA_JSON] -> request file path
     echo "$f"
 }
 call op POST /v1/attest/sev-snp 200 --data-binary @"$(attest_req raw sim)"
-grep -q '"status":"warning"' "$work/r$n.body" || fail "simulated evidence is not at best a warning"
+grep -q '"status":"affirming"' "$work/r$n.body" || fail "allowed simulated evidence is not affirming"
 call op POST /v1/attest/sev-snp 400 --data-binary @"$(attest_req tsm sim ', "nonce": "other"')"
 grep -q '"field":"$.nonce"' "$work/r$n.body" || fail "nonce mismatch not named"
 req=$(attest_req tsm sim)

@@ -75,7 +75,8 @@ static void test_nonces(void **state)
     sk_store_close(f->s);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "UPDATE meta SET value = '0-other-boot' WHERE key = 'boot_id'",
+    assert_int_equal(sqlite3_exec(db,
+                                  "UPDATE meta SET value = '0-other-boot' WHERE key = 'boot_id'",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);

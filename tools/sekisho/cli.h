@@ -79,6 +79,7 @@ int sk_cmd_seal(int argc, char **argv);
 int sk_cmd_unseal(int argc, char **argv);
 int sk_cmd_release_policy(int argc, char **argv);
 int sk_cmd_jwe(int argc, char **argv);
+int sk_cmd_kbs(int argc, char **argv);
 int sk_cmd_resource(int argc, char **argv);
 int sk_cmd_attest(int argc, char **argv);
 

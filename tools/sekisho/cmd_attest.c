@@ -65,7 +65,7 @@ static void usage(void)
            "REPORT_DATA = SHA-384(JCS(runtime data with the verifier's nonce)) || 16 zero bytes.\n"
            "The report goes with the VCEK (or VLEK) from the host's certificate table when\n"
            "there is one; otherwise the verifier fetches it.\n"
-           "Exit: 0 affirming or warning (simulated evidence is at best a warning), 2\n"
+           "Exit: 0 affirming or warning (simulated evidence is flagged on stderr), 2\n"
            "contraindicated (failed checks on stderr), 1 errors (network, server, provider).\n");
 }
 
@@ -483,11 +483,10 @@ int sk_cmd_attest(int argc, char **argv)
     json_array_foreach (ear.reasons, i, x) {
         print_reason(prefix, x);
     }
-    if (ear.status == SK_EAR_WARNING &&
-        json_is_true(json_object_get(ear.extra, "ear.sekisho.simulated"))) {
+    if (json_is_true(json_object_get(ear.extra, "ear.sekisho.simulated"))) {
         fprintf(stderr,
-                "sekisho: %s: simulated evidence (ear.sekisho.simulated): never "
-                "affirming\n",
+                "sekisho: %s: simulated evidence (ear.sekisho.simulated: true): no AMD "
+                "hardware vouched for it\n",
                 prefix);
     }
     if (out != NULL) {

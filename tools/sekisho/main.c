@@ -26,6 +26,7 @@ static const sk_command commands[] = {
     {"seal", "encrypt data to this VM's launch configuration", sk_cmd_seal},
     {"unseal", "decrypt data sealed in the same launch configuration", sk_cmd_unseal},
     {"jwe", "TEE keys, JWE to a TEE key, RSA-AES key wrap", sk_cmd_jwe},
+    {"kbs", "fetch a secret from a key broker (KBS protocol), from inside the TEE", sk_cmd_kbs},
     {"version", "print the version", cmd_version},
 };
 

@@ -71,6 +71,25 @@ static sk_err status_err(long status)
     }
 }
 
+/*
+ * The broker's whole problem detail (a denial names the authority, the condition and the
+ * claim's value, longer than a diagnostic holds), printable characters only.
+ */
+static void print_problem_detail(const sk_http_response *rs)
+{
+    json_t *p = json_loadb((const char *)rs->body, rs->body_len, 0, NULL);
+    const char *detail = json_string_value(json_object_get(p, "detail"));
+    if (detail != NULL) {
+        fputs("sekisho: the broker says: ", stderr);
+        for (size_t i = 0; detail[i] != '\0' && i < 4096; i++) {
+            unsigned char c = (unsigned char)detail[i];
+            fputc(c >= 0x20 && c < 0x7f ? c : '?', stderr);
+        }
+        fputc('\n', stderr);
+    }
+    json_decref(p);
+}
+
 /* One exchange; anything but 200 becomes a diagnostic carrying the broker's problem detail. */
 static sk_err call(kbs_client *kc, const char *method, const char *path, const json_t *body,
                    json_t **ret, sk_diag *diag)
@@ -105,6 +124,7 @@ static sk_err call(kbs_client *kc, const char *method, const char *path, const j
     sk_err err = SK_OK;
     if (rs.status != 200) {
         err = sk_http_problem_diag(method, url, &rs, "200", status_err(rs.status), diag);
+        print_problem_detail(&rs);
     }
     if (err == SK_OK && rs.set_cookie != NULL && kc->cookie[0] == '\0') {
         char v[400];

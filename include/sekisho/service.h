@@ -82,6 +82,31 @@ SK_WARN_UNUSED sk_err sk_attest_request_parse(const uint8_t *body, size_t len,
                                               sk_attest_request *ret, sk_diag *diag);
 void sk_attest_request_clear(sk_attest_request *r);
 
+/* ---- key broker protocol v0.4.0 bodies (src/service/kbs_request.c) ---- */
+#define SK_KBS_VERSION     "0.4.0"
+#define SK_KBS_MAX_REQUEST 4096
+
+/* POST /kbs/v0/auth: {"version": "0.4.0", "tee": "snp", "extra-params"?}. *ret_tee points
+ * into *ret_doc (caller decrefs). */
+SK_WARN_UNUSED sk_err sk_kbs_request_parse(const uint8_t *body, size_t len, json_t **ret_doc,
+                                           const char **ret_tee, sk_diag *d);
+
+/* POST /kbs/v0/attest: everything borrowed points into doc; runtime_data is built. */
+typedef struct sk_kbs_attestation {
+    json_t *doc;
+    json_t *runtime_data; /* {"tee-pubkey", "nonce", "additional-evidence"}: REPORT_DATA's */
+    const json_t *tee_pubkey;
+    const char *nonce;
+    const json_t *primary; /* tee-evidence.primary_evidence (sk_evidence_parse) */
+    const char *init_format;
+    const char *init_body; /* NULL without init-data */
+} sk_kbs_attestation;
+
+/* At most max bytes. Additional (non-primary) evidence is refused: it cannot be verified. */
+SK_WARN_UNUSED sk_err sk_kbs_attestation_parse(const uint8_t *body, size_t len, size_t max,
+                                               sk_kbs_attestation *ret, sk_diag *d);
+void sk_kbs_attestation_clear(sk_kbs_attestation *a);
+
 /* REPORT_DATA must equal SHA-384(JCS(runtime_data)) || 16 zero bytes. SK_ERR_BINDING if not. */
 SK_WARN_UNUSED sk_err sk_binding_check(const json_t *runtime_data, const uint8_t report_data[64],
                                        sk_diag *diag);

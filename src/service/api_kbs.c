@@ -20,8 +20,6 @@
 #include "sekisho/json.h"
 #include "sekisho/jwe.h"
 
-#define KBS_VERSION     "0.4.0"
-#define KBS_MAX_AUTH    4096
 #define KBS_SESSION_MAX 16384 /* stored session text: nonce, tee, token */
 
 void sk_kbs_problem(sk_http_resp *resp, unsigned status, const char *type, sk_err err,
@@ -38,37 +36,13 @@ sk_err sk_kbs_tee_pubkey_check(const json_t *jwk, sk_diag *diag)
     return sk_jwe_check_tee_pubkey(jwk, diag);
 }
 
-static bool tee_supported(const char *tee)
-{
-    return strcmp(tee, "snp") == 0;
-}
-
 void sk_api_kbs_auth(sk_server *s, const sk_http_req *req, sk_http_resp *resp)
 {
     sk_diag d;
     sk_diag_clear(&d);
     _cleanup_json_ json_t *j = NULL;
-    const char *version = NULL, *tee = NULL;
-    sk_err err = sk_json_loads(req->body, req->body_len, KBS_MAX_AUTH, 8, "kbs.auth", &j, &d);
-    if (err == SK_OK && !json_is_object(j)) {
-        err = sk_diag_set(&d, SK_ERR_FORMAT, "kbs.auth", "$", SIZE_MAX, "a KBS Request object",
-                          "another JSON type");
-    }
-    if (err == SK_OK) {
-        err = sk_json_get_string(j, "$", "version", true, &version, &d);
-    }
-    if (err == SK_OK && strcmp(version, KBS_VERSION) != 0) {
-        err = sk_diag_set(&d, SK_ERR_UNSUPPORTED, "kbs.auth", "$.version", SIZE_MAX,
-                          KBS_VERSION " (KBS protocol version of this broker)",
-                          "%.32s (KBS Client Protocol Version Mismatch)", version);
-    }
-    if (err == SK_OK) {
-        err = sk_json_get_string(j, "$", "tee", true, &tee, &d);
-    }
-    if (err == SK_OK && !tee_supported(tee)) {
-        err =
-            sk_diag_set(&d, SK_ERR_UNSUPPORTED, "kbs.auth", "$.tee", SIZE_MAX, "snp", "%.32s", tee);
-    }
+    const char *tee = NULL;
+    sk_err err = sk_kbs_request_parse(req->body, req->body_len, &j, &tee, &d);
     if (err != SK_OK) {
         sk_kbs_problem(resp, 401, "AttestationError", err, &d);
         return;
@@ -159,68 +133,6 @@ static void set_cookie(sk_http_resp *resp, const sk_kbs_session *ss)
     resp->set_cookie = sk_strdup(cookie);
 }
 
-/* The parts of a KBS Attestation body (kbs_types Attestation, kebab-case members). */
-typedef struct kbs_attestation {
-    json_t *doc;
-    json_t *runtime_data; /* built: {"tee-pubkey", "nonce", "additional-evidence"} */
-    const json_t *tee_pubkey;
-    const char *nonce;
-    const json_t *primary;
-    const char *init_format;
-    const char *init_body;
-} kbs_attestation;
-
-static sk_err parse_attestation(const sk_http_req *req, size_t max, kbs_attestation *a, sk_diag *d)
-{
-    SK_TRY(sk_json_loads(req->body, req->body_len, max, 32, "kbs.attest", &a->doc, d));
-    if (!json_is_object(a->doc)) {
-        return sk_diag_set(d, SK_ERR_FORMAT, "kbs.attest", "$", SIZE_MAX,
-                           "a KBS Attestation object", "another JSON type");
-    }
-    json_t *rd, *te, *init, *tpk;
-    SK_TRY(sk_json_get_object(a->doc, "$", "runtime-data", true, &rd, d));
-    SK_TRY(sk_json_get_string(rd, "$.runtime-data", "nonce", true, &a->nonce, d));
-    SK_TRY(sk_json_get_object(rd, "$.runtime-data", "tee-pubkey", true, &tpk, d));
-    a->tee_pubkey = tpk;
-    SK_TRY(sk_json_get_object(a->doc, "$", "tee-evidence", true, &te, d));
-    json_t *primary = json_object_get(te, "primary_evidence");
-    if (!json_is_object(primary)) {
-        return sk_diag_set(d, SK_ERR_FORMAT, "kbs.attest", "$.tee-evidence.primary_evidence",
-                           SIZE_MAX, "the SNP evidence object",
-                           primary == NULL ? "absent" : "another JSON type");
-    }
-    a->primary = primary;
-    const char *additional;
-    SK_TRY(sk_json_get_string(te, "$.tee-evidence", "additional_evidence", false, &additional, d));
-    if (additional == NULL) {
-        additional = "";
-    }
-    if (additional[0] != '\0') {
-        /* Evidence of further devices (GPUs...) would need their own verifiers: refuse rather
-         * than issue a token that seems to cover them. */
-        return sk_diag_set(d, SK_ERR_UNSUPPORTED, "kbs.attest",
-                           "$.tee-evidence.additional_evidence", SIZE_MAX, "\"\" (none)",
-                           "evidence of additional devices, which this broker cannot verify");
-    }
-    SK_TRY(sk_json_get_object(a->doc, "$", "init-data", false, &init, d));
-    if (init != NULL) {
-        SK_TRY(sk_json_get_string(init, "$.init-data", "format", true, &a->init_format, d));
-        SK_TRY(sk_json_get_string(init, "$.init-data", "body", true, &a->init_body, d));
-    }
-    /* The runtime data the hardware report must be bound to (backend.rs primary_runtime_data). */
-    a->runtime_data = json_pack("{s:O, s:s, s:s}", "tee-pubkey", tpk, "nonce", a->nonce,
-                                "additional-evidence", additional);
-    SK_TRY_ALLOC(a->runtime_data);
-    return SK_OK;
-}
-
-static void attestation_clear(kbs_attestation *a)
-{
-    json_decref(a->runtime_data);
-    json_decref(a->doc);
-    memset(a, 0, sizeof(*a));
-}
-
 void sk_api_kbs_attest(sk_server *s, const sk_http_req *req, sk_http_resp *resp)
 {
     sk_diag d;
@@ -231,7 +143,7 @@ void sk_api_kbs_attest(sk_server *s, const sk_http_req *req, sk_http_resp *resp)
         sk_kbs_problem(resp, err == SK_ERR_TOKEN ? 401 : 500, "AttestationError", err, &d);
         return;
     }
-    kbs_attestation a;
+    sk_kbs_attestation a;
     memset(&a, 0, sizeof(a));
     sk_evidence_in ev;
     memset(&ev, 0, sizeof(ev));
@@ -243,7 +155,7 @@ void sk_api_kbs_attest(sk_server *s, const sk_http_req *req, sk_http_resp *resp)
         sk_resp_json(resp, 200, json_pack("{s:s}", "token", ss.token));
         goto out;
     }
-    err = parse_attestation(req, s->cfg.max_body, &a, &d);
+    err = sk_kbs_attestation_parse(req->body, req->body_len, s->cfg.max_body, &a, &d);
     if (err == SK_OK && strcmp(a.nonce, ss.nonce) != 0) {
         err = sk_diag_set(&d, SK_ERR_BINDING, "kbs.attest", "$.runtime-data.nonce", SIZE_MAX,
                           "the nonce of this session's challenge", "another nonce");
@@ -305,6 +217,6 @@ out:
     free(rv_text);
     json_decref(rv);
     sk_evidence_in_clear(&ev);
-    attestation_clear(&a);
+    sk_kbs_attestation_clear(&a);
     sk_kbs_session_clear(&ss);
 }

@@ -45,9 +45,47 @@ sk_err sk_file_read(const char *path, size_t max, uint8_t **ret, size_t *ret_len
     return sk_buf_steal(&b, ret, ret_len);
 }
 
+/* Write to an existing device or pipe (/dev/stdout, /dev/null, a FIFO) in place. */
+static sk_err write_in_place(const char *path, const void *data, size_t len, sk_diag *diag)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        return sk_diag_set(diag, SK_ERR_IO, "file", path, SIZE_MAX, NULL, "open: %s",
+                           strerror(errno));
+    }
+    const uint8_t *p = data;
+    size_t left = len;
+    while (left > 0) {
+        ssize_t n = write(fd, p, left);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            int e = errno;
+            close(fd);
+            return sk_diag_set(diag, SK_ERR_IO, "file", path, SIZE_MAX, NULL, "write: %s",
+                               strerror(e));
+        }
+        p += n;
+        left -= (size_t)n;
+    }
+    return close(fd) == 0 ? SK_OK
+                          : sk_diag_set(diag, SK_ERR_IO, "file", path, SIZE_MAX, NULL, "close: %s",
+                                        strerror(errno));
+}
+
 sk_err sk_file_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
                             sk_diag *diag)
 {
+    /* Replacing is for regular files: a device or a pipe is written in place (renaming over
+     * /dev/null would replace the device), a directory is refused. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode)) {
+            return sk_diag_set(diag, SK_ERR_IO, "file", path, SIZE_MAX, "a file", "a directory");
+        }
+        return write_in_place(path, data, len, diag);
+    }
     size_t plen = strlen(path);
     _cleanup_free_ char *tmp = sk_malloc(plen + 16);
     _cleanup_free_ char *dir = sk_strdup(path);

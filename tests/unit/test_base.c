@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "sk_test.h"
 
@@ -256,6 +259,32 @@ static void test_pem(void **state)
     assert_false(sk_is_pem((const uint8_t *)"\x30\x82", 2));
 }
 
+/* A pipe or a device is written in place, never replaced by a regular file; a directory is
+ * refused. */
+static void test_file_write_special(void **state)
+{
+    (void)state;
+    char *dir = sk_test_tmpdir();
+    char fifo[512];
+    snprintf(fifo, sizeof(fifo), "%s/pipe", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    int rd = open(fifo, O_RDONLY | O_NONBLOCK);
+    assert_true(rd >= 0);
+    sk_diag d;
+    sk_assert_ok(sk_file_write_atomic(fifo, "hello", 5, 0600, &d), &d);
+    char buf[16] = {0};
+    assert_int_equal(read(rd, buf, sizeof(buf)), 5);
+    assert_memory_equal(buf, "hello", 5);
+    close(rd);
+    struct stat st;
+    assert_int_equal(stat(fifo, &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+    sk_assert_err(sk_file_write_atomic(dir, "x", 1, 0600, &d), SK_ERR_IO);
+    assert_string_equal(d.found, "a directory");
+    sk_test_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +300,7 @@ int main(void)
         cmocka_unit_test(test_ct_and_wipe),
         cmocka_unit_test(test_error_table),
         cmocka_unit_test(test_file_roundtrip),
+        cmocka_unit_test(test_file_write_special),
         cmocka_unit_test(test_pem),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -89,7 +89,7 @@ static void usage(FILE *out)
             "                          kek_file\n"
             "  --token-lifetime SECS   EAR token lifetime (default 300)\n"
             "  --nonce-lifetime SECS   how long a challenge's nonce may be used (default 300);\n"
-            "                          nonces live in memory: a restart voids them all\n"
+            "                          nonces survive a restart of the service, not a reboot\n"
             "  --threads N             worker threads (default 4)\n"
             "  --issuer URL            base URL in the OpenID metadata\n"
             "  --port-file FILE        write the bound port there once listening\n"

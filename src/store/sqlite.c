@@ -15,6 +15,10 @@
  * - the audit log: committed with synchronous=NORMAL as well and synced by a background
  *   checkpoint at most SYNC_INTERVAL_MS later, so a power loss or kernel crash may drop the
  *   entries of that last fraction of a second. The request path never waits for the disk.
+ *
+ * Reference-value sets are read on every attestation: the last few read are kept in memory
+ * under their own lock (this process is the only writer; a put or delete drops the name while
+ * holding the database lock, which a cache miss also holds while it reads and fills).
  */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -26,6 +30,15 @@
 #include "sekisho/store.h"
 
 #define SQ_CHECK "store.sqlite"
+
+/* Reference-value sets kept in memory. */
+#define REFVAL_CACHE 16
+
+typedef struct refval_cached {
+    char name[SK_STORE_NAME_MAX + 1];
+    char *body; /* NULL: slot free */
+    size_t len;
+} refval_cached;
 
 /* How long an audit entry may wait for the background checkpoint to put it on disk. */
 #define SYNC_INTERVAL_MS 250
@@ -140,7 +153,10 @@ typedef struct sq_store {
     sqlite3 *db;
     sqlite3_stmt *st[Q__COUNT];
     pthread_mutex_t lock;
-    size_t nonces; /* outstanding, under lock */
+    size_t nonces;                       /* outstanding, under lock */
+    pthread_mutex_t cache_lock;          /* taken after lock when both are held */
+    refval_cached refvals[REFVAL_CACHE]; /* under cache_lock */
+    unsigned refval_next;
     /* The background checkpoint: its own connection, woken every SYNC_INTERVAL_MS. */
     sqlite3 *ckpt_db;
     pthread_t syncer;
@@ -176,6 +192,10 @@ static void sq_close(sk_store *s)
     sqlite3_close(q->ckpt_db);
     sqlite3_close(q->db);
     pthread_cond_destroy(&q->sync_cond);
+    for (size_t i = 0; i < REFVAL_CACHE; i++) {
+        free(q->refvals[i].body);
+    }
+    pthread_mutex_destroy(&q->cache_lock);
     pthread_mutex_destroy(&q->sync_lock);
     pthread_mutex_destroy(&q->lock);
     free(q);
@@ -348,11 +368,41 @@ static sk_err sq_nonce_purge(sk_store *s, int64_t now, sk_diag *diag)
     return err;
 }
 
+/* Forget a cached set (the caller holds lock): before a put or delete, whatever its outcome. */
+static void refval_forget(sq_store *q, const char *name)
+{
+    pthread_mutex_lock(&q->cache_lock);
+    for (size_t i = 0; i < REFVAL_CACHE; i++) {
+        if (q->refvals[i].body != NULL && strcmp(q->refvals[i].name, name) == 0) {
+            free(q->refvals[i].body);
+            q->refvals[i].body = NULL;
+        }
+    }
+    pthread_mutex_unlock(&q->cache_lock);
+}
+
+/* A copy of a cached set: SK_OK, SK_ERR_NOT_FOUND (not cached) or SK_ERR_NOMEM. */
+static sk_err refval_cached_copy(sq_store *q, const char *name, char **ret)
+{
+    sk_err err = SK_ERR_NOT_FOUND;
+    pthread_mutex_lock(&q->cache_lock);
+    for (size_t i = 0; i < REFVAL_CACHE && err == SK_ERR_NOT_FOUND; i++) {
+        const refval_cached *c = &q->refvals[i];
+        if (c->body != NULL && strcmp(c->name, name) == 0) {
+            *ret = sk_memdup(c->body, c->len + 1);
+            err = *ret != NULL ? SK_OK : SK_ERR_NOMEM;
+        }
+    }
+    pthread_mutex_unlock(&q->cache_lock);
+    return err;
+}
+
 static sk_err sq_refval_put(sk_store *s, const char *name, const char *json, int64_t now,
                             sk_diag *diag)
 {
     sq_store *q = (sq_store *)s;
     sqlite3_stmt *st = begin(q, Q_REF_PUT);
+    refval_forget(q, name);
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, json, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, now);
@@ -394,15 +444,50 @@ static sk_err get_one(sq_store *q, sqlite3_stmt *st, const char *what, const cha
 static sk_err sq_refval_get(sk_store *s, const char *name, char **ret, sk_diag *diag)
 {
     sq_store *q = (sq_store *)s;
+    sk_err cached = refval_cached_copy(q, name, ret);
+    if (cached != SK_ERR_NOT_FOUND) {
+        return cached;
+    }
+    /* A miss reads and fills under the database lock, which a put or delete holds while it
+     * forgets the name: the cache never keeps a superseded text. */
     sqlite3_stmt *st = begin(q, Q_REF_GET);
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    return get_one(q, st, "reference-values", name, (uint8_t **)ret, NULL, diag);
+    int rc = sqlite3_step(st);
+    sk_err err = SK_OK;
+    if (rc == SQLITE_ROW) {
+        const char *body = (const char *)sqlite3_column_text(st, 0);
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        char *out = body != NULL ? sk_memdup(body, n + 1) : NULL;
+        char *keep = out != NULL ? sk_memdup(out, n + 1) : NULL;
+        if (out == NULL || keep == NULL) {
+            free(out);
+            free(keep);
+            err = SK_ERR_NOMEM;
+        } else {
+            pthread_mutex_lock(&q->cache_lock);
+            refval_cached *c = &q->refvals[q->refval_next++ % REFVAL_CACHE];
+            free(c->body);
+            snprintf(c->name, sizeof(c->name), "%s", name);
+            c->body = keep;
+            c->len = n;
+            pthread_mutex_unlock(&q->cache_lock);
+            *ret = out;
+        }
+    } else if (rc == SQLITE_DONE) {
+        err = sk_diag_set(diag, SK_ERR_NOT_FOUND, SQ_CHECK, "reference-values", SIZE_MAX, "stored",
+                          "no entry %.200s", name);
+    } else {
+        err = db_err(q, "reference-values", diag);
+    }
+    end(q, st);
+    return err;
 }
 
 static sk_err sq_refval_delete(sk_store *s, const char *name, sk_diag *diag)
 {
     sq_store *q = (sq_store *)s;
     sqlite3_stmt *st = begin(q, Q_REF_DEL);
+    refval_forget(q, name);
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     return exec_durable(q, st, true, "reference-values", name, diag);
 }
@@ -992,6 +1077,7 @@ sk_err sk_store_open_sqlite(const char *path, sk_store **ret, sk_diag *diag)
     SK_TRY_ALLOC(q);
     q->base.ops = &sqlite_ops;
     pthread_mutex_init(&q->lock, NULL);
+    pthread_mutex_init(&q->cache_lock, NULL);
     pthread_mutex_init(&q->sync_lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);

@@ -141,9 +141,34 @@ static void test_refvals(void **state)
     assert_int_equal(json_array_size(list), 2);
     assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "name")), "dev");
     json_decref(list);
+    /* Reads are served from memory after the first: a put or a delete is seen at once. */
+    sk_assert_ok(sk_store_refval_get(f->s, "dev", &body, &diag), &diag);
+    free(body);
+    sk_assert_ok(sk_store_refval_put(f->s, "prod", "{\"a\":3}", 13, &diag), &diag);
+    sk_assert_ok(sk_store_refval_get(f->s, "prod", &body, &diag), &diag);
+    assert_string_equal(body, "{\"a\":3}");
+    free(body);
     sk_assert_ok(sk_store_refval_delete(f->s, "dev", &diag), &diag);
     sk_assert_err(sk_store_refval_delete(f->s, "dev", &diag), SK_ERR_NOT_FOUND);
     sk_assert_err(sk_store_refval_get(f->s, "dev", &body, &diag), SK_ERR_NOT_FOUND);
+    /* More sets than are kept in memory, each read back right. */
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 40; i++) {
+            char name[16], text[32];
+            snprintf(name, sizeof(name), "set-%d", i);
+            snprintf(text, sizeof(text), "{\"n\":%d}", i + round * 100);
+            if (round == 1 && i % 2 == 0) {
+                sk_assert_ok(sk_store_refval_put(f->s, name, text, 14, &diag), &diag);
+            }
+            if (round == 0) {
+                sk_assert_ok(sk_store_refval_put(f->s, name, text, 14, &diag), &diag);
+            }
+            sk_assert_ok(sk_store_refval_get(f->s, name, &body, &diag), &diag);
+            snprintf(text, sizeof(text), "{\"n\":%d}", i + (i % 2 == 0 ? round * 100 : 0));
+            assert_string_equal(body, text);
+            free(body);
+        }
+    }
     char longname[200];
     memset(longname, 'a', sizeof(longname) - 1);
     longname[sizeof(longname) - 1] = 0;

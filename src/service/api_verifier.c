@@ -233,6 +233,41 @@ static void outcome_text(const sk_ear_result *r, char *buf, size_t cap)
              member(x, "field"));
 }
 
+/*
+ * A stored reference-value set: its text (the caller frees it) and the JSON parsed from it,
+ * parsed once per version of the set (cached by the digest of the text; the JSON is shared
+ * read-only, the caller drops its reference).
+ */
+static sk_err refvals_load(sk_server *s, const char *name, char **ret_text, json_t **ret_json,
+                           sk_diag *diag)
+{
+    _cleanup_free_ char *text = NULL;
+    SK_TRY(sk_store_refval_get(s->store, name, &text, diag));
+    size_t len = strlen(text);
+    uint8_t fp[SK_SHA256_LEN];
+    sk_sha256(text, len, fp);
+    json_t *json = NULL;
+    pthread_mutex_lock(&s->rv_lock);
+    for (size_t i = 0; i < SK_RV_JSON_CACHE && json == NULL; i++) {
+        if (s->rv_json[i].json != NULL && memcmp(s->rv_json[i].fp, fp, sizeof(fp)) == 0) {
+            json = json_incref(s->rv_json[i].json);
+        }
+    }
+    pthread_mutex_unlock(&s->rv_lock);
+    if (json == NULL) {
+        SK_TRY(sk_json_loads(text, len, SK_ATTEST_MAX_BODY, 32, "reference-values", &json, diag));
+        pthread_mutex_lock(&s->rv_lock);
+        unsigned slot = s->rv_next++ % SK_RV_JSON_CACHE;
+        json_decref(s->rv_json[slot].json);
+        memcpy(s->rv_json[slot].fp, fp, sizeof(fp));
+        s->rv_json[slot].json = json_incref(json);
+        pthread_mutex_unlock(&s->rv_lock);
+    }
+    *ret_text = TAKE_PTR(text);
+    *ret_json = json;
+    return SK_OK;
+}
+
 /* {"token": ..., "status": ...} written directly: the token is our own base64url and dots,
  * the status one of four words, so there is nothing to escape (and a 5 KiB token is not
  * worth a pass of the JSON encoder). */
@@ -256,14 +291,11 @@ sk_err sk_attest_load_refvals(sk_server *s, const char *name, json_t **ret, char
                               unsigned *http, sk_diag *d)
 {
     _cleanup_free_ char *text = NULL;
-    sk_err err = sk_store_refval_get(s->store, name, &text, d);
+    sk_err err = refvals_load(s, name, &text, ret, d);
     if (err == SK_ERR_NOT_FOUND) {
         *http = 404;
         return sk_diag_set(d, SK_ERR_NOT_FOUND, "attest", "$.policy", SIZE_MAX,
                            "a stored reference-value set", "%.128s", name);
-    }
-    if (err == SK_OK) {
-        err = sk_json_loads(text, strlen(text), SK_ATTEST_MAX_BODY, 32, "reference-values", ret, d);
     }
     *http = 500;
     if (err == SK_OK && ret_text != NULL) {
@@ -315,8 +347,11 @@ sk_err sk_attest_issue(sk_server *s, const sk_evidence_in *ev, const sk_diag *fa
     if (err == SK_OK) {
         err = sk_attest_annotate(ev, &r);
     }
-    if (err == SK_OK) {
-        err = sk_keystore_refresh(s->keys, sk_now(), d);
+    /* A key rotated by another process is picked up within a second (the old key stays
+     * published, so tokens signed meanwhile verify); not a stat() per request. */
+    int64_t now = sk_now();
+    if (err == SK_OK && __atomic_exchange_n(&s->keys_checked, now, __ATOMIC_RELAXED) != now) {
+        err = sk_keystore_refresh(s->keys, now, d);
     }
     sk_ear_issue_opts o = {
         .now = sk_now(),

@@ -4,6 +4,7 @@
 #define SK_SERVICE_INTERNAL_H
 
 #include <microhttpd.h>
+#include <pthread.h>
 
 #include "sekisho/base.h"
 #include "sekisho/service.h"
@@ -11,7 +12,8 @@
 #include "sekisho/token.h"
 #include "sekisho/vault.h"
 
-#define SK_LAT_BUCKETS 10
+#define SK_LAT_BUCKETS   10
+#define SK_RV_JSON_CACHE 8
 
 typedef struct sk_metrics {
     uint64_t requests[6]; /* by status class 1xx..5xx, [0] other */
@@ -33,6 +35,14 @@ struct sk_server {
     char *admin_token;
     char *issuer;
     sk_metrics metrics;
+    int64_t keys_checked; /* when attestation last looked for a rotated key (atomic) */
+    /* Reference-value sets parsed, by SHA-256 of their stored text (read-only, shared). */
+    pthread_mutex_t rv_lock;
+    struct {
+        uint8_t fp[32];
+        json_t *json;
+    } rv_json[SK_RV_JSON_CACHE];
+    unsigned rv_next;
 };
 
 #define SK_ROUTE_MAX_PARAMS 4

@@ -299,6 +299,10 @@ void sk_server_stop(sk_server *s)
     sk_vault_close(s->vault);
     sk_store_close(s->store);
     sk_keystore_free(s->keys);
+    for (size_t i = 0; i < SK_RV_JSON_CACHE; i++) {
+        json_decref(s->rv_json[i].json);
+    }
+    pthread_mutex_destroy(&s->rv_lock);
     if (s->admin_token != NULL) {
         sk_free_secret(s->admin_token, strlen(s->admin_token));
     }
@@ -319,6 +323,7 @@ sk_err sk_server_start(const sk_server_config *cfg, sk_server **ret, sk_diag *di
     }
     _cleanup_(sk_server_stopp) sk_server *s = sk_calloc(1, sizeof(*s));
     SK_TRY_ALLOC(s);
+    pthread_mutex_init(&s->rv_lock, NULL);
     s->cfg = *cfg;
     sk_server_config *c = &s->cfg;
     c->token_lifetime = c->token_lifetime > 0 ? c->token_lifetime : SK_TOKEN_LIFETIME_DEFAULT;

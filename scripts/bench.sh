@@ -59,7 +59,7 @@ threads_opt=()
 [ -n "${SK_BENCH_SERVE_THREADS:-}" ] && threads_opt=(--threads "$SK_BENCH_SERVE_THREADS")
 "$SK" serve --listen 127.0.0.1:0 --state-dir "$W/state" --port-file "$W/port" \
     --trust-sim-root "$W/chip/cert_chain.pem" --offline --nonce-lifetime 3600 \
-    "${threads_opt[@]}" 2>"$W/serve.log" &
+    "${threads_opt[@]}" >/dev/null 2>"$W/serve.log" &
 serve_pid=$!
 pids+=("$serve_pid")
 for _ in $(seq 200); do [ -s "$W/port" ] && break; sleep 0.05; done

@@ -161,9 +161,10 @@ challenge() { # BASE -> nonce
     curl -sf -X POST "$1/v1/challenge" | node -e \
         'let s = ""; process.stdin.on("data", (d) => s += d).on("end", () => console.log(JSON.parse(s).nonce))'
 }
-# request BODY-FILE NONCE RUNTIME-DATA-JSON [EXTRA-MEMBERS]: report bound to NONCE only
+# request BODY-FILE NONCE RUNTIME-DATA-JSON [EXTRA-MEMBERS]: report bound to NONCE only (from
+# the VM whose socket is $VM, default the normal one)
 request() {
-    "$SK" report get --provider sim --socket "$work/vm.sock" --nonce "$2" --out "$work/r.bin" \
+    "$SK" report get --provider sim --socket "${VM:-$work/vm.sock}" --nonce "$2" --out "$work/r.bin" \
         --certs-out "$work/certs" >/dev/null
     local report vcek
     report=$(base64 -w0 "$work/r.bin" | tr '+/' '-_' | tr -d '=')
@@ -247,6 +248,12 @@ rc=0
 [ "$rc" = 2 ] || fail "debug guest: exit $rc, want 2"
 grep -q 'POLICY.DEBUG' "$work/a6.err" || { cat "$work/a6.err"; fail "debug guest: stderr"; }
 claims "$(cat "$work/t6")" contraindicated policy.debug POLICY.DEBUG || fail "debug: reasons"
+n=$(challenge "$URL")
+VM="$work/debugvm.sock" request "$work/debug-fae.json" "$n" "{\"nonce\": \"$n\"}" \
+    ', "fail_as_error": true'
+[ "$(post "$URL" "$work/debug-fae.json")" = 403 ] || fail "debug guest, fail_as_error: 403"
+problem_has check policy.debug
+problem_has field POLICY.DEBUG
 
 # ---- 7. TCB below the minimum ----
 rc=0

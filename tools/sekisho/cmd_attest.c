@@ -444,7 +444,9 @@ int sk_cmd_attest(int argc, char **argv)
     _cleanup_free_ char *body = NULL;
     err = evidence_body(g, (uint32_t)vmpl, rd, o.policy, &body, &diag);
     if (err != SK_OK) {
-        return sk_cli_fail(err, &diag, "attest: evidence (%s)", sk_guest_name(g));
+        /* Whatever went wrong here is this machine's (provider, host table), not a verdict. */
+        (void)sk_cli_fail(err, &diag, "attest: evidence (%s)", sk_guest_name(g));
+        return SK_EXIT_TOOL;
     }
     err = post_json(&o, "/v1/attest/sev-snp", body, &r, where, sizeof(where), &diag);
     if (err != SK_OK) {

@@ -85,8 +85,12 @@ void sk_api_challenge(sk_server *s, const sk_http_req *req, sk_http_resp *resp)
         sk_resp_problem(resp, sk_http_status_for(err), err, &d, NULL);
         return;
     }
-    /* Opportunistic cleanup of expired nonces; failure here changes nothing for the caller. */
-    SK_IGNORE(sk_store_nonce_purge(s->store, sk_now(), NULL));
+    /* Opportunistic cleanup of expired nonces, at most once a second (a write to the store);
+     * failure here changes nothing for the caller. */
+    int64_t now = sk_now();
+    if (__atomic_exchange_n(&s->nonces_purged, now, __ATOMIC_RELAXED) != now) {
+        SK_IGNORE(sk_store_nonce_purge(s->store, now, NULL));
+    }
     sk_resp_json(resp, 200, json_pack("{s:s, s:I}", "nonce", nonce, "expires", (json_int_t)exp));
     free(nonce);
 }

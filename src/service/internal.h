@@ -35,7 +35,8 @@ struct sk_server {
     char *admin_token;
     char *issuer;
     sk_metrics metrics;
-    int64_t keys_checked; /* when attestation last looked for a rotated key (atomic) */
+    int64_t keys_checked;  /* when attestation last looked for a rotated key (atomic) */
+    int64_t nonces_purged; /* when a challenge last purged expired nonces (atomic) */
     /* Reference-value sets parsed, by SHA-256 of their stored text (read-only, shared). */
     pthread_mutex_t rv_lock;
     struct {

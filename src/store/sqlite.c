@@ -40,6 +40,9 @@ typedef struct refval_cached {
     size_t len;
 } refval_cached;
 
+/* The WAL's bound (see sk_store_open_sqlite). */
+#define WAL_BOUND_PAGES 16384 /* 64 MiB of 4 KiB pages; also journal_size_limit below */
+
 /* How long an audit entry may wait for the background checkpoint to put it on disk. */
 #define SYNC_INTERVAL_MS 250
 
@@ -164,7 +167,7 @@ typedef struct sq_store {
     pthread_mutex_t sync_lock;
     pthread_cond_t sync_cond;
     bool stopping;        /* under sync_lock */
-    atomic_bool unsynced; /* audit entries committed without a sync since the last checkpoint */
+    atomic_bool unsynced; /* commits (audit, nonces) not yet checkpointed */
 } sq_store;
 
 static sk_err db_err(sq_store *q, const char *what, sk_diag *diag)
@@ -244,6 +247,10 @@ static sqlite3_stmt *begin(sq_store *q, int which)
 
 static void end(sq_store *q, sqlite3_stmt *st)
 {
+    if (!sqlite3_stmt_readonly(st)) {
+        /* Something may have been committed to the WAL: the background checkpoint follows. */
+        atomic_store(&q->unsynced, true);
+    }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     pthread_mutex_unlock(&q->lock);
@@ -1098,7 +1105,7 @@ sk_err sk_store_open_sqlite(const char *path, sk_store **ret, sk_diag *diag)
     /* NORMAL by default (the audit log); durable writes switch to FULL around their commit. */
     rc = sqlite3_exec(q->db,
                       "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                      "PRAGMA foreign_keys=ON;",
+                      "PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864;",
                       NULL, NULL, &msg);
     if (rc == SQLITE_OK) {
         rc = sqlite3_exec(q->db, schema, NULL, NULL, &msg);
@@ -1114,7 +1121,14 @@ sk_err sk_store_open_sqlite(const char *path, sk_store **ret, sk_diag *diag)
         goto fail;
     }
     /* Checkpoints are the background syncer's, never a request's. */
-    sqlite3_wal_autocheckpoint(q->db, 0);
+    /*
+     * The background syncer checkpoints without holding the store lock, so under sustained
+     * writes it rarely catches the WAL's last frame, and only a checkpoint that has copied
+     * every frame lets the next writer start the WAL over. The request path's own checkpoint
+     * is the bound: past WAL_BOUND_PAGES a committing writer checkpoints (the syncer has
+     * copied most of it by then), and the WAL file is cut back to 64 MiB after a restart.
+     */
+    sqlite3_wal_autocheckpoint(q->db, WAL_BOUND_PAGES);
     for (int i = 0; i < Q__COUNT; i++) {
         if (sqlite3_prepare_v3(q->db, queries[i], -1, SQLITE_PREPARE_PERSISTENT, &q->st[i], NULL) !=
             SQLITE_OK) {

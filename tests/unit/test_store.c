@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "sekisho/store.h"
 #include "sk_test.h"
@@ -209,10 +210,32 @@ static void test_open_failure(void **state)
     assert_string_equal(diag.field, "open");
 }
 
+/* Sustained writes (nonces issued and consumed, audit entries) keep the WAL bounded. */
+static void test_wal_bounded(void **state)
+{
+    fixture *f = *state;
+    sk_diag diag;
+    for (int i = 0; i < 12000; i++) {
+        char n[32];
+        snprintf(n, sizeof(n), "nonce-%08d-padding-padding", i);
+        sk_assert_ok(sk_store_nonce_put(f->s, n, 100, &diag), &diag);
+        sk_assert_ok(sk_store_nonce_consume(f->s, n, 1, &diag), &diag);
+        sk_assert_ok(
+            sk_store_audit_append(f->s, i, "client", "attest", "default", "affirming", &diag),
+            &diag);
+    }
+    char wal[4200];
+    snprintf(wal, sizeof(wal), "%s-wal", f->path);
+    struct stat st;
+    assert_int_equal(stat(wal, &st), 0);
+    assert_true(st.st_size <= 72 * 1024 * 1024);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_nonces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wal_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nonce_single_use_under_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refvals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_and_resources, setup, teardown),

@@ -54,3 +54,11 @@ void sk_test_rmtree(const char *path)
         (void)nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     }
 }
+
+const char sk_test_open_refvals[] =
+    "{\"version\": 1, \"name\": \"default\", \"measurement\": \"any\", \"host_data\": \"any\","
+    " \"report_data\": \"any\", \"id_key_digest\": \"any\", \"author_key_digest\": \"any\","
+    " \"family_id\": \"any\", \"image_id\": \"any\", \"chip_id\": \"any\", \"vmpl\": \"any\","
+    " \"minimum_guest_svn\": \"any\", \"minimum_tcb\": \"any\", \"minimum_launch_tcb\": \"any\","
+    " \"minimum_firmware\": \"any\", \"product\": \"any\", \"signer\": \"any\","
+    " \"require_smt_disabled\": \"any\", \"require_single_socket\": \"any\"}";

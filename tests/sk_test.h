@@ -21,6 +21,10 @@ uint8_t *sk_test_read(const char *path, size_t *ret_len);
 /* Make a fresh temporary directory (removed by sk_test_rmtree). Caller frees the path. */
 char *sk_test_tmpdir(void);
 void sk_test_rmtree(const char *path);
+/* Reference values that accept any report (every value "any", security switches at their
+ * safe defaults): for tests of the service plumbing, not of the appraisal. */
+extern const char sk_test_open_refvals[];
+
 /* Assert an sk_err, printing the diagnostic on mismatch. */
 #define sk_assert_ok(expr, diagp)                                                                  \
     do {                                                                                           \

@@ -36,6 +36,15 @@ sk_err sk_kbs_tee_pubkey_check(const json_t *jwk, sk_diag *diag)
     return sk_jwe_check_tee_pubkey(jwk, diag);
 }
 
+/* The session cookie; Max-Age is what is left of the session (the stored expiry). */
+static void set_cookie(sk_http_resp *resp, const char *sid, int64_t left)
+{
+    char cookie[256];
+    snprintf(cookie, sizeof(cookie), "%s=%s; Path=/kbs; Max-Age=%lld; HttpOnly; SameSite=Strict",
+             SK_KBS_SESSION_COOKIE, sid, (long long)(left > 0 ? left : 0));
+    resp->set_cookie = sk_strdup(cookie);
+}
+
 void sk_api_kbs_auth(sk_server *s, const sk_http_req *req, sk_http_resp *resp)
 {
     sk_diag d;
@@ -75,10 +84,7 @@ void sk_api_kbs_auth(sk_server *s, const sk_http_req *req, sk_http_resp *resp)
         return;
     }
     SK_IGNORE(sk_store_session_purge(s->store, sk_now(), NULL));
-    char cookie[256];
-    snprintf(cookie, sizeof(cookie), "%s=%s; Path=/kbs; Max-Age=%lld; HttpOnly; SameSite=Strict",
-             SK_KBS_SESSION_COOKIE, sid, (long long)s->cfg.kbs_session_lifetime);
-    resp->set_cookie = sk_strdup(cookie);
+    set_cookie(resp, sid, s->cfg.kbs_session_lifetime);
     /* extra-params is an empty string for SNP (backend.rs generic_generate_challenge). */
     sk_resp_json(resp, 200, json_pack("{s:s, s:s}", "nonce", nonce, "extra-params", ""));
 }
@@ -123,16 +129,6 @@ void sk_kbs_session_clear(sk_kbs_session *ss)
     memset(ss, 0, sizeof(*ss));
 }
 
-/* The session cookie again, so that its Max-Age follows the stored expiry. */
-static void set_cookie(sk_http_resp *resp, const sk_kbs_session *ss)
-{
-    char cookie[256];
-    int64_t left = ss->expires - sk_now();
-    snprintf(cookie, sizeof(cookie), "%s=%s; Path=/kbs; Max-Age=%lld; HttpOnly; SameSite=Strict",
-             SK_KBS_SESSION_COOKIE, ss->id, (long long)(left > 0 ? left : 0));
-    resp->set_cookie = sk_strdup(cookie);
-}
-
 void sk_api_kbs_attest(sk_server *s, const sk_http_req *req, sk_http_resp *resp)
 {
     sk_diag d;
@@ -151,7 +147,7 @@ void sk_api_kbs_attest(sk_server *s, const sk_http_req *req, sk_http_resp *resp)
     json_t *rv = NULL;
     if (ss.token != NULL) {
         /* Already attested: the same token again (backend.rs). */
-        set_cookie(resp, &ss);
+        set_cookie(resp, ss.id, ss.expires - sk_now());
         sk_resp_json(resp, 200, json_pack("{s:s}", "token", ss.token));
         goto out;
     }
@@ -209,7 +205,7 @@ void sk_api_kbs_attest(sk_server *s, const sk_http_req *req, sk_http_resp *resp)
         sk_resp_problem(resp, 500, err, &d, NULL);
         goto out;
     }
-    set_cookie(resp, &ss);
+    set_cookie(resp, ss.id, ss.expires - sk_now());
     sk_resp_json(resp, 200, json_pack("{s:s}", "token", jwt));
 out:
     free(jwt);

@@ -11,6 +11,7 @@
 
 #include "internal.h"
 #include "sekisho/json.h"
+#include "sekisho/release_policy.h"
 
 #define KT_CHECK "kbs.token"
 
@@ -105,25 +106,6 @@ sk_err sk_kbs_request_token(sk_server *s, const sk_http_req *req, json_t **ret_c
     return err;
 }
 
-/* RFC 6901 pointer lookup for the fixed pointers below (no "~" escapes in them). */
-static const json_t *pointer(const json_t *doc, const char *ptr)
-{
-    char seg[128];
-    const json_t *cur = doc;
-    while (cur != NULL && *ptr == '/') {
-        ptr++;
-        size_t n = strcspn(ptr, "/");
-        if (n >= sizeof(seg)) {
-            return NULL;
-        }
-        memcpy(seg, ptr, n);
-        seg[n] = '\0';
-        ptr += n;
-        cur = json_object_get(cur, seg);
-    }
-    return cur;
-}
-
 /*
  * Where a token carries the TEE's key, tried in order as Trustee's KBS does
  * (kbs/src/token/mod.rs): Intel Trust Authority, old CoCo tokens, EAR, top level. Plus the
@@ -135,27 +117,19 @@ static const char *const tee_pubkey_pointers[] = {
     "/customized_claims/runtime_data/tee-pubkey",
     "/submods/cpu0/ear.veraison.annotated-evidence/runtime_data_claims/tee-pubkey",
     "/tee-pubkey",
+    "/x-ms-runtime/keys/0",
+    "/submods/cpu0/ear.veraison.annotated-evidence/runtime_data_claims/keys/0",
 };
 
 const json_t *sk_kbs_token_tee_pubkey(const json_t *claims, const char **ret_where)
 {
     for (size_t i = 0; i < SK_ARRAY_SIZE(tee_pubkey_pointers); i++) {
-        const json_t *k = pointer(claims, tee_pubkey_pointers[i]);
+        /* RFC 6901 pointers, resolved as release policies resolve them. */
+        const json_t *k = sk_relpol_claim_lookup(claims, tee_pubkey_pointers[i]);
         if (json_is_object(k)) {
             *ret_where = tee_pubkey_pointers[i];
             return k;
         }
-    }
-    const json_t *keys = pointer(claims, "/x-ms-runtime/keys");
-    if (json_is_array(keys) && json_is_object(json_array_get(keys, 0))) {
-        *ret_where = "/x-ms-runtime/keys/0";
-        return json_array_get(keys, 0);
-    }
-    keys =
-        pointer(claims, "/submods/cpu0/ear.veraison.annotated-evidence/runtime_data_claims/keys");
-    if (json_is_array(keys) && json_is_object(json_array_get(keys, 0))) {
-        *ret_where = "/submods/cpu0/ear.veraison.annotated-evidence/runtime_data_claims/keys/0";
-        return json_array_get(keys, 0);
     }
     *ret_where = NULL;
     return NULL;

@@ -29,14 +29,6 @@ static sk_err test_appraise(void *ctx, const sk_evidence_in *in, sk_ear_result *
     return SK_OK;
 }
 
-static const char open_refvals[] =
-    "{\"version\": 1, \"name\": \"default\", \"measurement\": \"any\", \"host_data\": \"any\","
-    " \"report_data\": \"any\", \"id_key_digest\": \"any\", \"author_key_digest\": \"any\","
-    " \"family_id\": \"any\", \"image_id\": \"any\", \"chip_id\": \"any\", \"vmpl\": \"any\","
-    " \"minimum_guest_svn\": \"any\", \"minimum_tcb\": \"any\", \"minimum_launch_tcb\": \"any\","
-    " \"minimum_firmware\": \"any\", \"product\": \"any\", \"signer\": \"any\","
-    " \"require_smt_disabled\": \"any\", \"require_single_socket\": \"any\"}";
-
 static const char tee_pubkey[] = "{\"kty\":\"EC\",\"crv\":\"P-256\",\"alg\":\"ECDH-ES+A256KW\","
                                  "\"x\":\"WKn-ZIGevcwGIyyrzFoZNBdaq9_TsqzGl96oc0CWuis\","
                                  "\"y\":\"y77t-RvAHRKTsSGdIYUfweuOvwrvDD-Q3Hv5J0fSKbE\"}";
@@ -175,7 +167,8 @@ static void test_kbs_protocol(void **state)
     /* Reference values for the appraisal (admin API). */
     struct curl_slist *h = curl_slist_append(NULL, "Authorization: Bearer admin-token-for-tests");
     curl_easy_setopt(cl.c, CURLOPT_HTTPHEADER, h);
-    assert_int_equal(req(&cl, "PUT", "/v1/reference-values/default", open_refvals, &j), 200);
+    assert_int_equal(req(&cl, "PUT", "/v1/reference-values/default", sk_test_open_refvals, &j),
+                     200);
     json_decref(j);
     curl_easy_setopt(cl.c, CURLOPT_HTTPHEADER, NULL);
 
@@ -346,7 +339,8 @@ static void test_kbs_resource(void **state)
     sk_hex_encode(hd, 32, hdhex);
 
     admin(&cl, true);
-    assert_int_equal(req(&cl, "PUT", "/v1/reference-values/default", open_refvals, &j), 200);
+    assert_int_equal(req(&cl, "PUT", "/v1/reference-values/default", sk_test_open_refvals, &j),
+                     200);
     json_decref(j);
     char body[1024];
     /* "c2VjcmV0LXZhbHVl" = "secret-value" */

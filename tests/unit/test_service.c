@@ -22,15 +22,6 @@ static sk_err test_appraise(void *ctx, const sk_evidence_in *in, sk_ear_result *
     return SK_OK;
 }
 
-/* Values open, security switches at their safe defaults. */
-static const char open_refvals[] =
-    "{\"version\": 1, \"name\": \"default\", \"measurement\": \"any\", \"host_data\": \"any\","
-    " \"report_data\": \"any\", \"id_key_digest\": \"any\", \"author_key_digest\": \"any\","
-    " \"family_id\": \"any\", \"image_id\": \"any\", \"chip_id\": \"any\", \"vmpl\": \"any\","
-    " \"minimum_guest_svn\": \"any\", \"minimum_tcb\": \"any\", \"minimum_launch_tcb\": \"any\","
-    " \"minimum_firmware\": \"any\", \"product\": \"any\", \"signer\": \"any\","
-    " \"require_smt_disabled\": \"any\", \"require_single_socket\": \"any\"}";
-
 static size_t on_data(char *p, size_t sz, size_t n, void *arg)
 {
     sk_buf_put(arg, p, sz * n);
@@ -125,7 +116,7 @@ static void test_attest_flow(void **state)
     snprintf(base, sizeof(base), "http://127.0.0.1:%u", sk_server_port(s));
     json_t *j = NULL;
     snprintf(url, sizeof(url), "%s/v1/reference-values/default", base);
-    assert_int_equal(http("PUT", url, open_refvals, "admin-token-for-tests", &j), 200);
+    assert_int_equal(http("PUT", url, sk_test_open_refvals, "admin-token-for-tests", &j), 200);
     json_decref(j);
     /* A set that is not valid reference values is refused, naming the JSON path. */
     assert_int_equal(http("PUT", url, "{\"m\":\"any\"}", "admin-token-for-tests", &j), 400);
@@ -262,7 +253,7 @@ static void test_real_appraisal_metrics(void **state)
     in.certs[0].der = (uint8_t *)sk_cert_der(cert, &in.certs[0].len);
     in.n_certs = 1;
     in.policy_name = "default";
-    json_t *rv = json_loads(open_refvals, 0, NULL);
+    json_t *rv = json_loads(sk_test_open_refvals, 0, NULL);
     in.reference_values = rv;
     for (int i = 0; i < 2; i++) {
         sk_ear_result r;
